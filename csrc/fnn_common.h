@@ -1,0 +1,68 @@
+/* fnn_common.h -- shared definitions of the fastnn C kernels.
+ *
+ * Conventions (every kernel follows them):
+ *  - names are fnn_<area>_<op>_<f32|f64>; one body per area lives in
+ *    fnn_<area>_impl.h and is compiled twice, once per dtype (see fnn_real.h);
+ *  - arguments: sizes, const inputs, outputs, hyper-parameters, n_threads;
+ *  - an int status is returned (FNN_OK or a negative FNN_E* code);
+ *  - kernels never allocate: callers pass workspaces sized by a query;
+ *  - reductions accumulate in double whatever the dtype;
+ *  - OpenMP loops are coarse, run on one thread below FNN_MIN_WORK elements
+ *    per thread, and never call omp_set_num_threads.
+ */
+#ifndef FNN_COMMON_H
+#define FNN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+typedef int64_t fnn_int;
+
+enum {
+    FNN_OK = 0,
+    FNN_EINVAL = -1,    /* an argument is out of its domain (e.g. a label >= n_classes) */
+    FNN_EWORK = -2      /* the workspace passed is smaller than the query asked for */
+};
+
+/* Elements of work per thread below which a loop stays on one thread. */
+#define FNN_MIN_WORK ((fnn_int)16384)
+
+/* Threads worth using for `work` elements when `n_threads` are allowed. */
+static inline int fnn_threads_for(fnn_int work, int n_threads)
+{
+#ifdef _OPENMP
+    fnn_int useful = work / FNN_MIN_WORK;
+    if (n_threads < 1) n_threads = 1;
+    if (useful < 1) return 1;
+    return useful < n_threads ? (int)useful : n_threads;
+#else
+    (void)work; (void)n_threads;
+    return 1;
+#endif
+}
+
+static inline int fnn_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Workspace carving: sections aligned to 64 bytes. */
+#define FNN_ALIGN ((size_t)64)
+static inline size_t fnn_align_up(size_t nbytes)
+{
+    return (nbytes + FNN_ALIGN - 1) & ~(FNN_ALIGN - 1);
+}
+
+static inline fnn_int fnn_min_i(fnn_int a, fnn_int b) { return a < b ? a : b; }
+static inline fnn_int fnn_max_i(fnn_int a, fnn_int b) { return a > b ? a : b; }
+
+#endif /* FNN_COMMON_H */

@@ -1,0 +1,36 @@
+/* fnn_loss.h -- fused loss and gradient with respect to raw predictions.
+ *
+ * Z is n x k raw predictions (row-major, row stride k). Targets Y:
+ *   FNN_LOSS_SQUARED     n x k reals        loss = 0.5 (z - y)^2          dz = z - y
+ *   FNN_LOSS_LOGISTIC    n x k in {0, 1}    loss = log(1 + e^z) - y z     dz = sigmoid(z) - y
+ *                        (binary and multilabel: one independent logistic per output)
+ *   FNN_LOSS_MULTINOMIAL n class indices    loss = logsumexp(z) - z_y     dz = softmax(z) - onehot(y)
+ *                        (stored as reals, 0 <= y < k; anything else is FNN_EINVAL)
+ *   FNN_LOSS_POISSON     n x k, y >= 0      loss = e^z - y z              dz = e^z - y
+ *                        (log link, the "half Poisson deviance" up to a constant)
+ * Weights: sw (n, or NULL for ones). The kernels return through *loss_out
+ * sum_i sw_i sum_j loss_ij (accumulated in double) and, when grad is not
+ * NULL, write grad_ij = scale * sw_i * dz_ij. grad may alias z (in place).
+ * Logistic and multinomial use log-sum-exp forms: logits of +-1e4 are finite.
+ * Parallel over rows (static chunks), one thread below FNN_MIN_WORK.
+ */
+#ifndef FNN_LOSS_H
+#define FNN_LOSS_H
+
+#include "fnn_common.h"
+
+enum {
+    FNN_LOSS_SQUARED = 0,
+    FNN_LOSS_LOGISTIC = 1,
+    FNN_LOSS_MULTINOMIAL = 2,
+    FNN_LOSS_POISSON = 3
+};
+
+int fnn_loss_grad_f32(int kind, fnn_int n, fnn_int k, const float *z, const float *y,
+                      const float *sw, double scale, float *grad, double *loss_out,
+                      int n_threads);
+int fnn_loss_grad_f64(int kind, fnn_int n, fnn_int k, const double *z, const double *y,
+                      const double *sw, double scale, double *grad, double *loss_out,
+                      int n_threads);
+
+#endif /* FNN_LOSS_H */

@@ -1,0 +1,68 @@
+/* fnn_loss_rows.h -- the serial per-row loss body (see fnn_loss.h), one body
+ * for both dtypes. Included by every kernel that ends in a loss so that the
+ * maths lives in one place. */
+#include "fnn_real.h"
+
+/* log(1 + e^z) without overflow. */
+static inline double FNN_SFX(fnn_softplus)(double z)
+{
+    return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
+}
+
+static inline double FNN_SFX(fnn_sigmoid)(double z)
+{
+    if (z >= 0) return 1.0 / (1.0 + exp(-z));
+    double e = exp(z);
+    return e / (1.0 + e);
+}
+
+/* Rows [0, n): returns FNN_OK or FNN_EINVAL (bad class index); adds the
+ * weighted loss to *loss. */
+static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, const real_t *z,
+                                              const real_t *y, const real_t *sw, double scale,
+                                              real_t *grad, double *loss)
+{
+    double total = 0.0;
+    for (fnn_int i = 0; i < n; ++i) {
+        const real_t *zi = z + i * k;
+        real_t *gi = grad ? grad + i * k : NULL;
+        double w = sw ? (double)sw[i] : 1.0;
+        double gs = scale * w, li = 0.0;
+        if (kind == FNN_LOSS_MULTINOMIAL) {
+            double yv = (double)y[i];
+            fnn_int c = (fnn_int)yv;
+            if (!(yv >= 0.0) || c >= k || (double)c != yv) return FNN_EINVAL;
+            double zmax = (double)zi[0], s = 0.0;
+            for (fnn_int j = 1; j < k; ++j) if ((double)zi[j] > zmax) zmax = (double)zi[j];
+            for (fnn_int j = 0; j < k; ++j) s += exp((double)zi[j] - zmax);
+            double lse = zmax + log(s);
+            li = lse - (double)zi[c];
+            if (gi) {
+                for (fnn_int j = 0; j < k; ++j)
+                    gi[j] = (real_t)(gs * (exp((double)zi[j] - lse) - (j == c ? 1.0 : 0.0)));
+            }
+        } else {
+            const real_t *yi = y + i * k;
+            for (fnn_int j = 0; j < k; ++j) {
+                double zj = (double)zi[j], yj = (double)yi[j], d;
+                if (kind == FNN_LOSS_SQUARED) {
+                    d = zj - yj;
+                    li += 0.5 * d * d;
+                } else if (kind == FNN_LOSS_LOGISTIC) {
+                    li += FNN_SFX(fnn_softplus)(zj) - yj * zj;
+                    d = FNN_SFX(fnn_sigmoid)(zj) - yj;
+                } else { /* FNN_LOSS_POISSON */
+                    double ez = exp(zj);
+                    li += ez - yj * zj;
+                    d = ez - yj;
+                }
+                if (gi) gi[j] = (real_t)(gs * d);
+            }
+        }
+        total += w * li;
+    }
+    *loss += total;
+    return FNN_OK;
+}
+
+#include "fnn_real_end.h"

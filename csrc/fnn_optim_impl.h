@@ -1,0 +1,92 @@
+/* Update-rule bodies (see fnn_optim.h), one body for both dtypes.
+ * Arithmetic is in the parameter dtype, as in PyTorch and scikit-learn. */
+#include "fnn_real.h"
+
+int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, double l2,
+                            double lr, int64_t t, real_t *restrict p,
+                            const real_t *restrict g, real_t *restrict state, int n_threads)
+{
+    if (n < 0 || n_decay < 0 || n_decay > n || t < 1) return FNN_EINVAL;
+    const int nt = fnn_threads_for(n, n_threads);
+    const real_t wd = (real_t)l2, lrr = (real_t)lr, eps = (real_t)opt->eps;
+    real_t *restrict s0 = state, *restrict s1 = state + n;
+    fnn_int i;
+#define FNN_GRAD(i) ((i) < n_decay ? g[i] + wd * p[i] : g[i])
+    switch (opt->kind) {
+    case FNN_OPTIM_SGD: {
+        const real_t mu = (real_t)opt->momentum;
+        if (opt->nesterov) {
+            #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
+            for (i = 0; i < n; ++i) {
+                real_t gi = FNN_GRAD(i);
+                real_t v = mu * s0[i] - lrr * gi;
+                s0[i] = v;
+                p[i] += mu * v - lrr * gi;
+            }
+        } else {
+            #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
+            for (i = 0; i < n; ++i) {
+                real_t v = mu * s0[i] - lrr * FNN_GRAD(i);
+                s0[i] = v;
+                p[i] += v;
+            }
+        }
+        break;
+    }
+    case FNN_OPTIM_ADAGRAD:
+        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
+        for (i = 0; i < n; ++i) {
+            real_t gi = FNN_GRAD(i);
+            real_t s = s0[i] + gi * gi;
+            s0[i] = s;
+            p[i] -= lrr * gi / (FNN_SQRT(s) + eps);
+        }
+        break;
+    case FNN_OPTIM_RMSPROP: {
+        const real_t rho = (real_t)opt->rho, omr = (real_t)(1.0 - opt->rho);
+        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
+        for (i = 0; i < n; ++i) {
+            real_t gi = FNN_GRAD(i);
+            real_t s = rho * s0[i] + omr * gi * gi;
+            s0[i] = s;
+            p[i] -= lrr * gi / (FNN_SQRT(s) + eps);
+        }
+        break;
+    }
+    case FNN_OPTIM_ADADELTA: {
+        const real_t rho = (real_t)opt->rho, omr = (real_t)(1.0 - opt->rho);
+        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
+        for (i = 0; i < n; ++i) {
+            real_t gi = FNN_GRAD(i);
+            real_t s = rho * s0[i] + omr * gi * gi;
+            real_t u = FNN_SQRT(s1[i] + eps) / FNN_SQRT(s + eps) * gi;
+            s0[i] = s;
+            s1[i] = rho * s1[i] + omr * u * u;
+            p[i] -= lrr * u;
+        }
+        break;
+    }
+    case FNN_OPTIM_ADAM: {
+        const real_t b1 = (real_t)opt->beta1, b2 = (real_t)opt->beta2;
+        const real_t omb1 = (real_t)(1.0 - opt->beta1), omb2 = (real_t)(1.0 - opt->beta2);
+        const real_t step = (real_t)(lr * sqrt(1.0 - pow(opt->beta2, (double)t)) /
+                                     (1.0 - pow(opt->beta1, (double)t)));
+        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
+        for (i = 0; i < n; ++i) {
+            real_t gi = FNN_GRAD(i);
+            real_t m = b1 * s0[i] + omb1 * gi;
+            real_t v = b2 * s1[i] + omb2 * gi * gi;
+            s0[i] = m;
+            s1[i] = v;
+            p[i] -= step * m / (FNN_SQRT(v) + eps);
+        }
+        break;
+    }
+    default:
+        return FNN_EINVAL;
+    }
+#undef FNN_GRAD
+    return FNN_OK;
+}
+
+#include "fnn_real_end.h"

@@ -1,0 +1,33 @@
+"""fastnn: linear models and neural networks trained on the CPU by compiled
+C + OpenMP kernels, behind the scikit-learn estimator API."""
+__version__ = "0.1.0"
+
+from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
+
+
+def show_config(file=None):
+    """Print the version, OpenMP status, thread count and the BLAS in use."""
+    import platform
+
+    import numpy
+    import scipy
+    import sklearn
+
+    from fastnn._core import _openmp
+    from fastnn.utils._threads import available_cpus, blas_info, effective_n_threads
+
+    lines = [
+        f"fastnn {__version__}",
+        f"python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}",
+        f"OpenMP: {'enabled' if _openmp.openmp_enabled() else 'disabled (one thread)'}",
+        f"threads: {effective_n_threads(None)} (usable cores {available_cpus()}, "
+        f"OpenMP max {_openmp.omp_max_threads()})",
+    ]
+    for lib in blas_info() or [{"internal_api": "unknown"}]:
+        lines.append("BLAS (SciPy's, via scipy.linalg.cython_blas): "
+                     + ", ".join(f"{k}={v}" for k, v in lib.items()))
+    print("\n".join(lines), file=file)
+
+
+__all__ = ["LinearRegression", "LogisticRegression", "show_config", "__version__"]

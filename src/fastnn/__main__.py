@@ -1,0 +1,69 @@
+"""python -m fastnn: a demo on data that ships with scikit-learn.
+
+Fits fastnn's estimators and their scikit-learn counterparts on the same
+train/test split and prints each one's test score and fit seconds.
+"""
+import time
+import warnings
+
+import numpy as np
+
+
+def _row(name, est, X_tr, y_tr, X_te, y_te):
+    start = time.perf_counter()
+    est.fit(X_tr, y_tr)
+    seconds = time.perf_counter() - start
+    return name, est.score(X_te, y_te), seconds
+
+
+def main():
+    import sklearn.linear_model as sk
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    import fastnn
+
+    fastnn.show_config()
+    tasks = []
+    X, y = load_diabetes(return_X_y=True)
+    tasks.append(("diabetes (regression, R^2)", X, y, [
+        ("fastnn LinearRegression", fastnn.LinearRegression()),
+        ("sklearn LinearRegression", sk.LinearRegression()),
+        ("fastnn LinearRegression(alpha=1)", fastnn.LinearRegression(alpha=1.0)),
+        ("sklearn Ridge(alpha=1)", sk.Ridge(alpha=1.0)),
+        ("fastnn LinearRegression(solver='adam')",
+         fastnn.LinearRegression(solver="adam", learning_rate_init=1.0, batch_size=32,
+                                 max_iter=300, random_state=0)),
+    ]))
+    X, y = load_breast_cancer(return_X_y=True)
+    tasks.append(("breast_cancer (binary, accuracy)", X, y, [
+        ("fastnn LogisticRegression", fastnn.LogisticRegression(max_iter=1000)),
+        ("sklearn LogisticRegression", sk.LogisticRegression(max_iter=1000)),
+        ("fastnn LogisticRegression(solver='sgd')",
+         fastnn.LogisticRegression(solver="sgd", max_iter=200, random_state=0)),
+    ]))
+    X, y = load_digits(return_X_y=True)
+    tasks.append(("digits (10 classes, accuracy)", X, y, [
+        ("fastnn LogisticRegression", fastnn.LogisticRegression(max_iter=1000)),
+        ("sklearn LogisticRegression", sk.LogisticRegression(max_iter=1000)),
+        ("fastnn LogisticRegression(solver='adam')",
+         fastnn.LogisticRegression(solver="adam", learning_rate_init=0.01, batch_size=64,
+                                   max_iter=100, random_state=0)),
+    ]))
+    for title, X, y, models in tasks:
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
+        scaler = StandardScaler().fit(X_tr)
+        X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+        print(f"\n{title}: {X_tr.shape[0]} train / {X_te.shape[0]} test rows, "
+              f"{X.shape[1]} features")
+        for name, est in models:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                name, score, seconds = _row(name, est, X_tr, y_tr, X_te, y_te)
+            print(f"  {name:42s} score {score:.4f}   fit {seconds * 1000:8.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

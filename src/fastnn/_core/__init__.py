@@ -1,0 +1,1 @@
+"""Cython bridge to the C kernels in ``csrc/`` (private)."""

@@ -1,0 +1,3 @@
+from fastnn._core._fnn cimport fnn_blas
+
+cdef const fnn_blas *blas_table() noexcept nogil

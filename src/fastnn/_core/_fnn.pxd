@@ -1,0 +1,109 @@
+# Declarations of the C kernels in csrc/ (see each header's design note).
+from libc.stdint cimport int32_t, int64_t
+
+cdef extern from "fnn_common.h" nogil:
+    ctypedef int64_t fnn_int
+    enum:
+        FNN_OK
+        FNN_EINVAL
+        FNN_EWORK
+
+cdef extern from "fnn_blas.h" nogil:
+    ctypedef struct fnn_blas:
+        void *sgemm
+        void *dgemm
+        void *ssyrk
+        void *dsyrk
+
+cdef extern from "fnn_loss.h" nogil:
+    enum:
+        FNN_LOSS_SQUARED
+        FNN_LOSS_LOGISTIC
+        FNN_LOSS_MULTINOMIAL
+        FNN_LOSS_POISSON
+    int fnn_loss_grad_f32(int kind, fnn_int n, fnn_int k, const float *z, const float *y,
+                          const float *sw, double scale, float *grad, double *loss_out,
+                          int n_threads)
+    int fnn_loss_grad_f64(int kind, fnn_int n, fnn_int k, const double *z, const double *y,
+                          const double *sw, double scale, double *grad, double *loss_out,
+                          int n_threads)
+
+cdef extern from "fnn_optim.h" nogil:
+    enum:
+        FNN_OPTIM_SGD
+        FNN_OPTIM_ADAGRAD
+        FNN_OPTIM_RMSPROP
+        FNN_OPTIM_ADADELTA
+        FNN_OPTIM_ADAM
+    ctypedef struct fnn_optim:
+        int kind
+        int nesterov
+        double momentum
+        double beta1
+        double beta2
+        double rho
+        double eps
+    int fnn_optim_state_per_param(int kind)
+    int fnn_optim_step_f32(const fnn_optim *opt, fnn_int n, fnn_int n_decay, double l2,
+                           double lr, int64_t t, float *params, const float *grads,
+                           float *state, int n_threads)
+    int fnn_optim_step_f64(const fnn_optim *opt, fnn_int n, fnn_int n_decay, double l2,
+                           double lr, int64_t t, double *params, const double *grads,
+                           double *state, int n_threads)
+
+cdef extern from "fnn_linear.h" nogil:
+    ctypedef struct fnn_linear_problem_f32:
+        fnn_int n_samples, n_features, n_outputs
+        const float *X
+        fnn_int ldx
+        const float *data
+        const int32_t *indices
+        const int64_t *indptr
+        const float *y
+        const float *sw
+        int loss
+        int fit_intercept
+    ctypedef struct fnn_linear_problem_f64:
+        fnn_int n_samples, n_features, n_outputs
+        const double *X
+        fnn_int ldx
+        const double *data
+        const int32_t *indices
+        const int64_t *indptr
+        const double *y
+        const double *sw
+        int loss
+        int fit_intercept
+    size_t fnn_linear_workspace_f32(const fnn_linear_problem_f32 *pb, fnn_int max_rows,
+                                    int n_threads)
+    size_t fnn_linear_workspace_f64(const fnn_linear_problem_f64 *pb, fnn_int max_rows,
+                                    int n_threads)
+    int fnn_linear_loss_grad_f32(const fnn_linear_problem_f32 *pb, const fnn_int *rows,
+                                 fnn_int m, const float *params, double scale, double *grad,
+                                 double *loss_out, void *work, size_t work_size,
+                                 const fnn_blas *blas, int n_threads)
+    int fnn_linear_loss_grad_f64(const fnn_linear_problem_f64 *pb, const fnn_int *rows,
+                                 fnn_int m, const double *params, double scale, double *grad,
+                                 double *loss_out, void *work, size_t work_size,
+                                 const fnn_blas *blas, int n_threads)
+    int fnn_linear_epoch_f32(const fnn_linear_problem_f32 *pb, const fnn_int *perm, fnn_int n,
+                             fnn_int batch_size, double sw_mean, const fnn_optim *opt,
+                             double lr, double l2, int64_t *t, float *params, float *grad,
+                             float *state, double *loss_out, void *work, size_t work_size,
+                             const fnn_blas *blas, int n_threads)
+    int fnn_linear_epoch_f64(const fnn_linear_problem_f64 *pb, const fnn_int *perm, fnn_int n,
+                             fnn_int batch_size, double sw_mean, const fnn_optim *opt,
+                             double lr, double l2, int64_t *t, double *params, double *grad,
+                             double *state, double *loss_out, void *work, size_t work_size,
+                             const fnn_blas *blas, int n_threads)
+    size_t fnn_linear_gram_workspace_f32(fnn_int n, fnn_int p, fnn_int k, int n_threads)
+    size_t fnn_linear_gram_workspace_f64(fnn_int n, fnn_int p, fnn_int k, int n_threads)
+    int fnn_linear_gram_f32(fnn_int n, fnn_int p, const float *X, fnn_int ldx, const float *Y,
+                            fnn_int k, const float *sw, const double *x_mean,
+                            const double *y_mean, double *G, double *XtY, void *work,
+                            size_t work_size, const fnn_blas *blas, int n_threads)
+    int fnn_linear_gram_f64(fnn_int n, fnn_int p, const double *X, fnn_int ldx,
+                            const double *Y, fnn_int k, const double *sw,
+                            const double *x_mean, const double *y_mean, double *G,
+                            double *XtY, void *work, size_t work_size,
+                            const fnn_blas *blas, int n_threads)

@@ -1,0 +1,55 @@
+"""Loss kernels (csrc/fnn_loss.h): fused loss and gradient on raw predictions.
+
+``loss_grad`` checks shapes with the GIL held, then runs the kernel without
+it. Inputs are ``const`` memoryviews, so read-only arrays (memmaps) work; the
+gradient is written into ``grad`` (which may be ``z`` itself).
+"""
+from fastnn._core._fnn cimport (
+    fnn_int, FNN_OK, fnn_loss_grad_f32, fnn_loss_grad_f64,
+    FNN_LOSS_SQUARED, FNN_LOSS_LOGISTIC, FNN_LOSS_MULTINOMIAL, FNN_LOSS_POISSON,
+)
+
+ctypedef fused floating:
+    float
+    double
+
+LOSSES = {
+    "squared_error": FNN_LOSS_SQUARED,
+    "log_loss": FNN_LOSS_LOGISTIC,
+    "multinomial": FNN_LOSS_MULTINOMIAL,
+    "poisson": FNN_LOSS_POISSON,
+}
+
+
+def loss_grad(int kind, const floating[:, ::1] z, const floating[::1] y,
+              const floating[::1] sample_weight=None, double scale=1.0,
+              floating[:, ::1] grad=None, int n_threads=1):
+    """Return sum_i sw_i loss_i; write grad = scale * sw_i * dloss/dz if given.
+
+    z: (n, k) raw predictions. y: flattened (n*k) targets, or (n) class
+    indices for the multinomial loss. sample_weight: (n) or None.
+    """
+    cdef fnn_int n = z.shape[0], k = z.shape[1]
+    cdef fnn_int ny = n if kind == FNN_LOSS_MULTINOMIAL else n * k
+    cdef double loss = 0.0
+    cdef int status
+    if y.shape[0] != ny:
+        raise ValueError(f"y has {y.shape[0]} entries, expected {ny}")
+    if sample_weight is not None and sample_weight.shape[0] != n:
+        raise ValueError(f"sample_weight has {sample_weight.shape[0]} entries, expected {n}")
+    if grad is not None and (grad.shape[0] != n or grad.shape[1] != k):
+        raise ValueError(f"grad has shape {(grad.shape[0], grad.shape[1])}, expected {(n, k)}")
+    if k < 1:
+        raise ValueError("z must have at least one column")
+    cdef const floating *zp = &z[0, 0] if n > 0 else NULL
+    cdef const floating *yp = &y[0] if n > 0 else NULL
+    cdef const floating *swp = &sample_weight[0] if sample_weight is not None and n > 0 else NULL
+    cdef floating *gp = &grad[0, 0] if grad is not None and n > 0 else NULL
+    with nogil:
+        if floating is float:
+            status = fnn_loss_grad_f32(kind, n, k, zp, yp, swp, scale, gp, &loss, n_threads)
+        else:
+            status = fnn_loss_grad_f64(kind, n, k, zp, yp, swp, scale, gp, &loss, n_threads)
+    if status != FNN_OK:
+        raise ValueError("invalid loss kind or class index out of range [0, n_classes)")
+    return loss

@@ -1,0 +1,1 @@
+"""The engine: training loop (and, with the network issue, layers and networks)."""

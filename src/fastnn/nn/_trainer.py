@@ -1,0 +1,109 @@
+"""The first-order training loop shared by every estimator.
+
+Python runs here once per epoch; the epoch itself (gather the shuffled
+batches, forward, loss, backward, update) is one compiled call of the model.
+A model is any object with
+
+    n_params                      size of its flat parameter buffer
+    epoch(perm, batch_size, rule, lr, t, params, grad, state) -> (loss, t)
+        one compiled pass over the rows in ``perm``; returns the epoch's mean
+        training objective and the updated step count.
+
+The loop owns what happens between epochs: the permutation, the learning
+rate schedule, the stopping rule (scikit-learn's MLP rule: stop after
+``n_iter_no_change`` epochs whose loss did not improve on the best by
+``tol``; the 'adaptive' schedule divides the rate by 5 instead until it
+falls below 1e-6), divergence detection, verbosity and history.
+"""
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+
+class OptimizerState:
+    """What warm_start / partial_fit keep between calls: the rule's state
+    (sized to the flat buffer), the step count t, samples seen and the rate."""
+
+    def __init__(self, rule, n_params, dtype, lr):
+        self.rule = rule
+        self.state = np.zeros(n_params * rule.state_per_param, dtype=dtype)
+        self.t = 0
+        self.samples_seen = 0
+        self.lr = lr
+        self.epochs = 0
+
+
+class History:
+    def __init__(self):
+        self.loss_curve = []
+        self.n_iter = 0
+        self.best_loss = np.inf
+        self.converged = False
+
+
+def _check_loss(loss, epoch, lr):
+    if not np.isfinite(loss):
+        raise ValueError(
+            f"the training loss became {loss} at epoch {epoch + 1}: the fit diverged. "
+            f"Lower the learning rate (it was {lr:g}), scale the features, or use "
+            "another solver."
+        )
+
+
+def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter, tol,
+          n_iter_no_change, shuffle, rng, verbose=0, opt_state=None, history=None):
+    """Run up to ``max_iter`` epochs in place on ``params``.
+
+    Returns (opt_state, history); pass them back to continue (warm start).
+    """
+    lr0 = float(optimizer.learning_rate)
+    if opt_state is None or opt_state.state.shape[0] != model.n_params * \
+            opt_state.rule.state_per_param:
+        opt_state = OptimizerState(optimizer._update_rule(), model.n_params, params.dtype,
+                                   schedule(lr0, 0, 0))
+    history = History() if history is None else history
+    grad = np.empty_like(params)
+    no_improvement = 0
+    order = np.arange(n_samples, dtype=np.int64)
+    for _ in range(max_iter):
+        start = time.perf_counter()
+        perm = rng.permutation(n_samples).astype(np.int64, copy=False) if shuffle else order
+        loss, opt_state.t = model.epoch(perm, batch_size, opt_state.rule, opt_state.lr,
+                                        opt_state.t, params, grad, opt_state.state)
+        _check_loss(loss, opt_state.epochs, opt_state.lr)
+        opt_state.epochs += 1
+        opt_state.samples_seen += n_samples
+        history.n_iter += 1
+        history.loss_curve.append(loss)
+        if verbose:
+            print(f"Iteration {history.n_iter}, loss = {loss:.8f}, "
+                  f"lr = {opt_state.lr:.3g}, {time.perf_counter() - start:.3f} s")
+        if loss > history.best_loss - tol:
+            no_improvement += 1
+        else:
+            no_improvement = 0
+        history.best_loss = min(history.best_loss, loss)
+        if schedule.reduces_on_plateau:
+            if no_improvement > n_iter_no_change:
+                if opt_state.lr <= schedule.min_lr:
+                    history.converged = True
+                    break
+                opt_state.lr /= schedule.factor
+                no_improvement = 0
+        else:
+            if no_improvement > n_iter_no_change:
+                history.converged = True
+                if verbose:
+                    print(f"Training loss did not improve more than tol={tol} for "
+                          f"{n_iter_no_change} consecutive epochs. Stopping.")
+                break
+            opt_state.lr = schedule(lr0, opt_state.epochs, opt_state.samples_seen)
+    if not history.converged and max_iter > 0:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
+            "optimization hasn't converged yet.",
+            ConvergenceWarning,
+        )
+    return opt_state, history

@@ -1,0 +1,21 @@
+"""Update rules and learning-rate schedules, apart from layers.
+
+Optimizers (``SGD``, ``Adam``, ``RMSprop``, ``Adagrad``, ``Adadelta``) carry
+their hyper-parameters and run as one fused C + OpenMP loop over a model's
+flat parameter buffer with L2 folded in. Schedules (``Constant``,
+``InvScaling``, ``Adaptive``, ``TimeBased``, ``StepDecay``,
+``ExponentialDecay``) only return a learning rate per epoch.
+"""
+from fastnn.optimizers._rules import (
+    SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop, get_optimizer,
+)
+from fastnn.optimizers._schedules import (
+    Adaptive, Constant, ExponentialDecay, InvScaling, Schedule, StepDecay, TimeBased,
+    get_schedule,
+)
+
+__all__ = [
+    "Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta",
+    "Schedule", "Constant", "InvScaling", "Adaptive", "TimeBased", "StepDecay",
+    "ExponentialDecay", "get_optimizer", "get_schedule",
+]
