@@ -154,7 +154,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         with blas_limit:
             if isinstance(solver, str) and solver in ("auto", "normal"):
                 W, b = self._fit_normal(X, Y, sw, n_threads)
-                self.n_iter_ = None
+                self.n_iter_ = 1  # one pass over the data builds the normal equations
             else:
                 W, b = self._fit_iterative(kernel_matrix(X), Y, sw, n_threads)
         coef = np.ascontiguousarray(W.T, dtype=dtype)  # (k, p)
@@ -181,8 +181,9 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         b = y_mean - x_mean @ W
         lam = np.clip(scipy.linalg.eigvalsh(G, check_finite=False), 0, None)[::-1]
         self.singular_ = np.sqrt(lam).astype(X.dtype)
-        tol = max(X.shape) * np.finfo(X.dtype).eps * (self.singular_[0] if p else 0)
-        self.rank_ = int(np.sum(self.singular_ > tol))
+        # The Gram's eigenvalues are the squared singular values, known to
+        # ~eps * lam_max: rank counts those above the solver's cutoff.
+        self.rank_ = int(np.sum(lam > lam[0] * max(X.shape) * np.finfo(X.dtype).eps))
         return W, b
 
     def _fit_iterative(self, X, Y, sw, n_threads):

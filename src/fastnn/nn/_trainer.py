@@ -13,7 +13,9 @@ The loop owns what happens between epochs: the permutation, the learning
 rate schedule, the stopping rule (scikit-learn's MLP rule: stop after
 ``n_iter_no_change`` epochs whose loss did not improve on the best by
 ``tol``; the 'adaptive' schedule divides the rate by 5 instead until it
-falls below 1e-6), divergence detection, verbosity and history.
+falls below 1e-6), divergence detection (a non-finite loss, or one
+DIVERGENCE_FACTOR times the best seen, is a ValueError), verbosity and
+history.
 """
 import time
 import warnings
@@ -43,10 +45,16 @@ class History:
         self.converged = False
 
 
-def _check_loss(loss, epoch, lr):
-    if not np.isfinite(loss):
+# A loss this many times the best one seen is divergence, even while finite:
+# without this rule a blow-up that stops improving would end "converged".
+DIVERGENCE_FACTOR = 1e8
+
+
+def _check_loss(loss, best_loss, epoch, lr):
+    if not np.isfinite(loss) or (np.isfinite(best_loss) and
+                                 loss > DIVERGENCE_FACTOR * max(best_loss, 1e-12)):
         raise ValueError(
-            f"the training loss became {loss} at epoch {epoch + 1}: the fit diverged. "
+            f"the training loss became {loss:g} at epoch {epoch + 1}: the fit diverged. "
             f"Lower the learning rate (it was {lr:g}), scale the features, or use "
             "another solver."
         )
@@ -72,7 +80,7 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         perm = rng.permutation(n_samples).astype(np.int64, copy=False) if shuffle else order
         loss, opt_state.t = model.epoch(perm, batch_size, opt_state.rule, opt_state.lr,
                                         opt_state.t, params, grad, opt_state.state)
-        _check_loss(loss, opt_state.epochs, opt_state.lr)
+        _check_loss(loss, history.best_loss, opt_state.epochs, opt_state.lr)
         opt_state.epochs += 1
         opt_state.samples_seen += n_samples
         history.n_iter += 1
