@@ -3,17 +3,13 @@
  * maths lives in one place. */
 #include "fnn_real.h"
 
-/* log(1 + e^z) without overflow. */
-static inline double FNN_SFX(fnn_softplus)(double z)
+/* softplus(z) = log(1 + e^z) and sigmoid(z) from one exp(-|z|), without
+ * overflow for any z. */
+static inline double FNN_SFX(fnn_softplus_sigmoid)(double z, double *sigmoid)
 {
-    return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
-static inline double FNN_SFX(fnn_sigmoid)(double z)
-{
-    if (z >= 0) return 1.0 / (1.0 + exp(-z));
-    double e = exp(z);
-    return e / (1.0 + e);
+    double e = exp(-fabs(z)), r = 1.0 / (1.0 + e);
+    *sigmoid = z >= 0 ? r : e * r;
+    return (z > 0 ? z : 0.0) + log1p(e);
 }
 
 /* Rows [0, n): returns FNN_OK or FNN_EINVAL (bad class index); adds the
@@ -49,8 +45,9 @@ static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, co
                     d = zj - yj;
                     li += 0.5 * d * d;
                 } else if (kind == FNN_LOSS_LOGISTIC) {
-                    li += FNN_SFX(fnn_softplus)(zj) - yj * zj;
-                    d = FNN_SFX(fnn_sigmoid)(zj) - yj;
+                    double sig;
+                    li += FNN_SFX(fnn_softplus_sigmoid)(zj, &sig) - yj * zj;
+                    d = sig - yj;
                 } else { /* FNN_LOSS_POISSON */
                     double ez = exp(zj);
                     li += ez - yj * zj;
