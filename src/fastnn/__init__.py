@@ -7,6 +7,7 @@ from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E4
 
 def show_config(file=None):
     """Print the version, OpenMP status, thread count and the BLAS in use."""
+    import os
     import platform
 
     import numpy
@@ -24,9 +25,11 @@ def show_config(file=None):
         f"threads: {effective_n_threads(None)} (usable cores {available_cpus()}, "
         f"OpenMP max {_openmp.omp_max_threads()})",
     ]
-    for lib in blas_info() or [{"internal_api": "unknown"}]:
-        lines.append("BLAS (SciPy's, via scipy.linalg.cython_blas): "
-                     + ", ".join(f"{k}={v}" for k, v in lib.items()))
+    for lib in blas_info() or [{"internal_api": "unknown", "filepath": ""}]:
+        folder = os.path.basename(os.path.dirname(str(lib.get("filepath", ""))))
+        role = ("used by the kernels (SciPy's, via scipy.linalg.cython_blas)"
+                if folder.lower().startswith("scipy") else "also loaded")
+        lines.append(f"BLAS {role}: " + ", ".join(f"{k}={v}" for k, v in lib.items()))
     print("\n".join(lines), file=file)
 
 
