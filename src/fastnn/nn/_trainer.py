@@ -45,14 +45,15 @@ class History:
         self.converged = False
 
 
-# A loss this many times the best one seen is divergence, even while finite:
-# without this rule a blow-up that stops improving would end "converged".
+# A loss this many times the best one seen (or than 1, for losses near zero
+# or negative, as Poisson's can be) is divergence, even while finite: without
+# this rule a blow-up that stops improving would end "converged".
 DIVERGENCE_FACTOR = 1e8
 
 
 def _check_loss(loss, best_loss, epoch, lr):
     if not np.isfinite(loss) or (np.isfinite(best_loss) and
-                                 loss > DIVERGENCE_FACTOR * max(best_loss, 1e-12)):
+                                 loss > DIVERGENCE_FACTOR * max(abs(best_loss), 1.0)):
         raise ValueError(
             f"the training loss became {loss:g} at epoch {epoch + 1}: the fit diverged. "
             f"Lower the learning rate (it was {lr:g}), scale the features, or use "
