@@ -20,6 +20,24 @@ def test_nan_inf_in_X(Est, y, bad):
         Est().fit(Xb, y)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("case", ["multinomial", "zero_weight_row", "warm_start", "float32"])
+def test_nan_inf_in_X_found_by_first_lbfgs_pass(bad, case):
+    # Dense L-BFGS fits skip the up-front scan of X and rely on the first
+    # objective pass: every route must still raise scikit-learn's error.
+    Xb = X.astype(np.float32) if case == "float32" else X.copy()
+    Xb[3, 1] = bad
+    y = np.arange(20) % 3 if case == "multinomial" else y_cls
+    sw = np.ones(20)
+    if case == "zero_weight_row":
+        sw[3] = 0.0
+    est = LogisticRegression(warm_start=case == "warm_start")
+    if case == "warm_start":
+        est.fit(X * 5, y)  # non-zero starting weights
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        est.fit(Xb, y, sample_weight=sw)
+
+
 @pytest.mark.parametrize("Est,y", ESTIMATORS)
 def test_nan_in_y(Est, y):
     yb = y.astype(float).copy()

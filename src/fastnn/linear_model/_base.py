@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from scipy import optimize
+from sklearn.utils import assert_all_finite
 
 from fastnn._core._linear import LinearProblem
 from fastnn.nn import _trainer
@@ -43,7 +44,8 @@ def kernel_matrix(X):
 class LinearObjective:
     """f and its gradient over a flat parameter vector [W (p x k) row-major, b (k)]."""
 
-    def __init__(self, X, y_flat, sample_weight, loss, fit_intercept, n_outputs, l2, n_threads):
+    def __init__(self, X, y_flat, sample_weight, loss, fit_intercept, n_outputs, l2, n_threads,
+                 check_finite_X=None):
         self.problem = LinearProblem(X, y_flat, sample_weight, loss, fit_intercept, n_outputs)
         self.dtype = self.problem.dtype
         self.n_samples = X.shape[0]
@@ -52,6 +54,12 @@ class LinearObjective:
         self.S = float(sample_weight.sum()) if sample_weight is not None else float(X.shape[0])
         self.l2 = float(l2)
         self.n_threads = n_threads
+        # X not yet checked for NaN/inf: the first evaluation checks it.
+        # Any non-finite x_ij makes gradient entry j non-finite whatever the
+        # weights (x_ij * r_i with r_i finite, or NaN when r_i is 0), so only a
+        # non-finite first pass needs the full scan, which then raises
+        # scikit-learn's error naming X.
+        self._unchecked_X = check_finite_X
 
     def value_grad(self, w):
         """For scipy: float64 in, (float, float64 gradient) out."""
@@ -61,6 +69,10 @@ class LinearObjective:
         W = w[: self.n_w]
         loss += 0.5 * self.l2 * float(W @ W)
         grad[: self.n_w] += self.l2 * W
+        if self._unchecked_X is not None:
+            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+                assert_all_finite(self._unchecked_X, input_name="X")
+            self._unchecked_X = None
         return loss, grad
 
     def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):

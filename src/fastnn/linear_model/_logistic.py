@@ -3,9 +3,9 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import softmax
@@ -18,6 +18,7 @@ from fastnn.linear_model._base import (
     threads_and_blas,
 )
 from fastnn.optimizers import Optimizer, Schedule
+from fastnn.utils._labels import encode_labels
 
 _SKLEARN_ONLY_SOLVERS = ("liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
 
@@ -117,12 +118,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._validate_params()
         self._check_supported()
         n_threads, blas_limit = threads_and_blas(self.n_threads, self.n_jobs)
+        # Dense X under L-BFGS is checked for NaN/inf by the objective's
+        # first pass (a non-finite entry makes that gradient non-finite),
+        # which saves a whole extra read of X.
+        defer_finite = not sp.issparse(X) and not is_first_order(self.solver)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-                             order="C", accept_large_sparse=True)
+                             order="C", accept_large_sparse=True,
+                             ensure_all_finite=not defer_finite)
         check_classification_targets(y)
-        le = LabelEncoder()
-        y_enc = le.fit_transform(y)
-        classes = le.classes_
+        classes, y_enc = encode_labels(y)
         if len(classes) < 2:
             raise ValueError("This solver needs samples of at least 2 classes in the data, "
                              f"but the data contains only one class: {classes[0]!r}")
@@ -141,7 +145,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         C = np.inf if self.penalty is None else self.C
         objective = LinearObjective(
             kernel_matrix(X), target, sw, LOSSES["log_loss" if binary else "multinomial"],
-            self.fit_intercept, k, 0.0, n_threads)
+            self.fit_intercept, k, 0.0, n_threads, check_finite_X=X if defer_finite else None)
         objective.l2 = 0.0 if np.isinf(C) else 1.0 / (C * objective.S)
 
         w0 = np.zeros(objective.n_params)
