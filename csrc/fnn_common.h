@@ -55,6 +55,16 @@ static inline int fnn_thread_id(void)
 #endif
 }
 
+/* Runtime SIMD dispatch for hot loops outside BLAS: GCC on x86-64 Linux
+ * compiles the function for AVX-512, AVX2+FMA and the baseline and picks one
+ * at load time (no -march=native in what is built for others). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) \
+    && !defined(FNN_NO_CLONES)
+#define FNN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FNN_SIMD_CLONES
+#endif
+
 /* Workspace carving: sections aligned to 64 bytes. */
 #define FNN_ALIGN ((size_t)64)
 static inline size_t fnn_align_up(size_t nbytes)

@@ -8,6 +8,22 @@ static inline fnn_int FNN_SFX(fnn_linear_block_rows)(fnn_int p)
     return fnn_max_i(16, fnn_min_i(b, 1024));
 }
 
+/* dot(x, w) in double, and acc += g * x: the single-output row kernels. */
+FNN_SIMD_CLONES static double FNN_SFX(fnn_linear_dot)(const real_t *x, const real_t *w, fnn_int p)
+{
+    double s = 0.0;
+    #pragma omp simd reduction(+ : s)
+    for (fnn_int j = 0; j < p; ++j) s += (double)x[j] * (double)w[j];
+    return s;
+}
+
+FNN_SIMD_CLONES static void FNN_SFX(fnn_linear_axpy)(double *acc, double g, const real_t *x,
+                                                     fnn_int p)
+{
+    #pragma omp simd
+    for (fnn_int j = 0; j < p; ++j) acc[j] += g * (double)x[j];
+}
+
 typedef struct {
     real_t *xb;   /* B x p gathered dense rows (dense data with a row list) */
     real_t *zb;   /* B x k raw predictions, then their gradient */
@@ -95,6 +111,27 @@ static int FNN_SFX(fnn_linear_block)(const FNN_SFX(fnn_linear_problem) *pb, cons
         yb = pb->y + r0 * ky;
         swb = pb->sw ? pb->sw + r0 : NULL;
         if (pb->X) { A = pb->X + r0 * pb->ldx; lda = pb->ldx; }
+    }
+
+    /* One output over dense float64 rows: each row is read from memory once,
+     * its dot product, loss and gradient contribution done while it sits in
+     * L1, instead of two BLAS calls per block that read the block twice. */
+    if (pb->X && k == 1 && sizeof(real_t) == sizeof(double)) {
+        double *accW = ws->acc, *accb = ws->acc + p;
+        const real_t b0 = b ? b[0] : (real_t)0;
+        for (fnn_int i = 0; i < m; ++i) {
+            const real_t *xi = A + i * lda;
+            Z[i] = (real_t)(FNN_SFX(fnn_linear_dot)(xi, W, p) + (double)b0);
+            status = FNN_SFX(fnn_loss_grad_rows)(pb->loss, 1, 1, Z + i, yb + i,
+                                                 swb ? swb + i : NULL, scale,
+                                                 want_grad ? Z + i : NULL, loss);
+            if (status != FNN_OK) return status;
+            if (want_grad) {
+                FNN_SFX(fnn_linear_axpy)(accW, (double)Z[i], xi, p);
+                if (pb->fit_intercept) accb[0] += (double)Z[i];
+            }
+        }
+        return FNN_OK;
     }
 
     /* Z = X_b W + b */

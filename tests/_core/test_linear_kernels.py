@@ -26,7 +26,8 @@ def numpy_objective(kind, X, y, sw, W, b):
     return (sw * per).sum(), X.T @ G, G.sum(0)
 
 
-@pytest.mark.parametrize("kind,k", [("squared_error", 2), ("log_loss", 1), ("multinomial", 4)])
+@pytest.mark.parametrize("kind,k", [("squared_error", 2), ("squared_error", 1), ("log_loss", 1),
+                                    ("multinomial", 4)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])
