@@ -25,6 +25,7 @@ EXTENSIONS = {
     "fastnn._core._loss": ["fnn_loss.c"],
     "fastnn._core._optim": ["fnn_optim.c"],
     "fastnn._core._linear": ["fnn_linear.c", "fnn_optim.c"],
+    "fastnn._core._net": ["fnn_net.c", "fnn_loss.c", "fnn_optim.c"],
 }
 
 

@@ -55,6 +55,17 @@ static inline int fnn_thread_id(void)
 #endif
 }
 
+/* A counter-based random 64-bit value for (seed, i): splitmix64's finaliser
+ * over a mix of both. Used where a random stream must not depend on the
+ * thread count (dropout masks): element i's value is a function of i. */
+static inline uint64_t fnn_hash64(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (i + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
 /* Runtime SIMD dispatch for hot loops outside BLAS: GCC on x86-64 Linux
  * compiles the function for AVX-512, AVX2+FMA and the baseline and picks one
  * at load time (no -march=native in what is built for others). */

@@ -6,8 +6,8 @@
  *                        (binary and multilabel: one independent logistic per output)
  *   FNN_LOSS_MULTINOMIAL n class indices    loss = logsumexp(z) - z_y     dz = softmax(z) - onehot(y)
  *                        (stored as reals, 0 <= y < k; anything else is FNN_EINVAL)
- *   FNN_LOSS_POISSON     n x k, y >= 0      loss = e^z - y z              dz = e^z - y
- *                        (log link, the "half Poisson deviance" up to a constant)
+ *   FNN_LOSS_POISSON     n x k, y >= 0      loss = e^z - y z + y log y - y   dz = e^z - y
+ *                        (log link; the half Poisson deviance, zero at e^z = y)
  * Weights: sw (n, or NULL for ones). The kernels return through *loss_out
  * sum_i sw_i sum_j loss_ij (accumulated in double) and, when grad is not
  * NULL, write grad_ij = scale * sw_i * dz_ij. grad may alias z (in place).

@@ -50,7 +50,7 @@ static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, co
                     d = sig - yj;
                 } else { /* FNN_LOSS_POISSON */
                     double ez = exp(zj);
-                    li += ez - yj * zj;
+                    li += ez - yj * zj + (yj > 0.0 ? yj * log(yj) - yj : 0.0);
                     d = ez - yj;
                 }
                 if (gi) gi[j] = (real_t)(gs * d);

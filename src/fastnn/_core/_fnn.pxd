@@ -1,5 +1,5 @@
 # Declarations of the C kernels in csrc/ (see each header's design note).
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "fnn_common.h" nogil:
     ctypedef int64_t fnn_int
@@ -107,3 +107,70 @@ cdef extern from "fnn_linear.h" nogil:
                             const double *x_mean, const double *y_mean, double *G,
                             double *XtY, void *work, size_t work_size,
                             const fnn_blas *blas, int n_threads)
+
+cdef extern from "fnn_act.h" nogil:
+    enum:
+        FNN_ACT_IDENTITY
+        FNN_ACT_LOGISTIC
+        FNN_ACT_TANH
+        FNN_ACT_RELU
+        FNN_ACT_LEAKY_RELU
+        FNN_ACT_ELU
+
+cdef extern from "fnn_net.h" nogil:
+    enum:
+        FNN_LAYER_DENSE
+        FNN_LAYER_ACTIVATION
+        FNN_LAYER_DROPOUT
+        FNN_LAYER_BATCHNORM
+    ctypedef struct fnn_layer:
+        int kind
+        int activation
+        double act_param
+        double rate
+        double momentum, eps
+        fnn_int in_shape[3]
+        fnn_int out_shape[3]
+        int in_ndim, out_ndim
+        fnn_int in_size, out_size
+        fnn_int channels, spatial
+        fnn_int w_off, n_w
+        fnn_int b_off, n_b
+        fnn_int s_off, n_s
+        int frozen
+    ctypedef struct fnn_net:
+        int n_layers
+        const fnn_layer *layers
+        int loss
+        fnn_int n_params, n_train, n_decay, n_stats
+    int fnn_net_check(const fnn_net *net)
+    size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch)
+    size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch)
+    int fnn_net_predict_f32(const fnn_net *net, const float *params, const float *stats,
+                            const float *X, fnn_int n, float *out, fnn_int batch, void *work,
+                            size_t work_size, const fnn_blas *blas, int n_threads)
+    int fnn_net_predict_f64(const fnn_net *net, const double *params, const double *stats,
+                            const double *X, fnn_int n, double *out, fnn_int batch, void *work,
+                            size_t work_size, const fnn_blas *blas, int n_threads)
+    int fnn_net_loss_grad_f32(const fnn_net *net, const float *params, float *stats,
+                              const float *X, const float *y, const float *sw,
+                              const fnn_int *rows, fnn_int m, double scale, uint64_t seed,
+                              int update_stats, float *grad, float *dX, double *loss_out,
+                              void *work, size_t work_size, const fnn_blas *blas, int n_threads)
+    int fnn_net_loss_grad_f64(const fnn_net *net, const double *params, double *stats,
+                              const double *X, const double *y, const double *sw,
+                              const fnn_int *rows, fnn_int m, double scale, uint64_t seed,
+                              int update_stats, double *grad, double *dX, double *loss_out,
+                              void *work, size_t work_size, const fnn_blas *blas, int n_threads)
+    int fnn_net_epoch_f32(const fnn_net *net, const float *X, const float *y, const float *sw,
+                          const fnn_int *perm, fnn_int n, fnn_int batch, const fnn_optim *opt,
+                          double lr, double alpha, double value_scale, int64_t *t,
+                          float *params, float *grad, float *state, float *stats,
+                          uint64_t seed, double *loss_out, void *work, size_t work_size,
+                          const fnn_blas *blas, int n_threads)
+    int fnn_net_epoch_f64(const fnn_net *net, const double *X, const double *y,
+                          const double *sw, const fnn_int *perm, fnn_int n, fnn_int batch,
+                          const fnn_optim *opt, double lr, double alpha, double value_scale,
+                          int64_t *t, double *params, double *grad, double *state,
+                          double *stats, uint64_t seed, double *loss_out, void *work,
+                          size_t work_size, const fnn_blas *blas, int n_threads)

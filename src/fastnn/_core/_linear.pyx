@@ -13,6 +13,7 @@ from libc.stdint cimport int32_t, int64_t
 
 from fastnn._core._fnn cimport *
 from fastnn._core._blas cimport blas_table
+from fastnn._core._checks cimport check_rows
 from fastnn._core._optim cimport UpdateRule
 
 ctypedef fused floating:
@@ -110,7 +111,7 @@ cdef class LinearProblem:
         elif self.is_f32:
             raise TypeError("params must have the dtype of X")
         if rows is not None:
-            _check_rows(rows, self.n_samples)
+            check_rows(rows, self.n_samples)
             if m > 0:
                 rp = &rows[0]
         cdef void *work = self._workspace(m, n_threads)
@@ -145,7 +146,7 @@ cdef class LinearProblem:
             raise ValueError("state has the wrong size for this update rule")
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        _check_rows(perm, self.n_samples)
+        check_rows(perm, self.n_samples)
         if n == 0:
             return 0.0, t
         cdef void *work = self._workspace(min(batch_size, n), n_threads)
@@ -162,18 +163,6 @@ cdef class LinearProblem:
                                               self._work_size, blas_table(), n_threads)
         _check(status)
         return loss, t
-
-
-cdef int _check_rows(const int64_t[::1] rows, fnn_int n) except -1:
-    cdef fnn_int i, bad = 0
-    with nogil:
-        for i in range(rows.shape[0]):
-            if rows[i] < 0 or rows[i] >= n:
-                bad = 1
-                break
-    if bad:
-        raise ValueError(f"row indices must lie in [0, {n})")
-    return 0
 
 
 cdef int _fill(LinearProblem self, const floating[:, ::1] X, const floating[::1] data,

@@ -1,0 +1,88 @@
+/* fnn_net.c -- the network runtime for float32 and float64 (see fnn_net.h). */
+#include "fnn_net.h"
+#include "fnn_act.h"
+#include "fnn_loss.h"
+
+/* Elements per sample a layer keeps between forward and backward. */
+static fnn_int fnn_layer_extra(const fnn_layer *L)
+{
+    switch (L->kind) {
+    case FNN_LAYER_DROPOUT: case FNN_LAYER_BATCHNORM: return L->in_size;
+    default: return 0;
+    }
+}
+
+/* Doubles per batch a layer needs (column sums, batch statistics). */
+static fnn_int fnn_layer_fixed(const fnn_layer *L)
+{
+    switch (L->kind) {
+    case FNN_LAYER_DENSE: return L->out_size;
+    case FNN_LAYER_BATCHNORM: return 2 * L->channels;
+    default: return 0;
+    }
+}
+
+static int fnn_layer_check(const fnn_layer *L, const fnn_net *net)
+{
+    fnn_int in = 1, out = 1;
+    if (L->in_ndim < 1 || L->in_ndim > 3 || L->out_ndim < 1 || L->out_ndim > 3) return 0;
+    for (int i = 0; i < L->in_ndim; ++i) { if (L->in_shape[i] < 1) return 0; in *= L->in_shape[i]; }
+    for (int i = 0; i < L->out_ndim; ++i) { if (L->out_shape[i] < 1) return 0; out *= L->out_shape[i]; }
+    if (in != L->in_size || out != L->out_size) return 0;
+    if (L->n_w < 0 || L->n_b < 0 || L->n_s < 0) return 0;
+    if (L->n_w && (L->w_off < 0 || L->w_off + L->n_w > net->n_params)) return 0;
+    if (L->n_b && (L->b_off < 0 || L->b_off + L->n_b > net->n_params)) return 0;
+    if (L->n_s && (L->s_off < 0 || L->s_off + L->n_s > net->n_stats)) return 0;
+    if (L->activation < 0 || L->activation >= FNN_ACT_COUNT) return 0;
+    switch (L->kind) {
+    case FNN_LAYER_DENSE:
+        return L->n_w == L->in_size * L->out_size && L->n_b == L->out_size;
+    case FNN_LAYER_ACTIVATION:
+        return L->in_size == L->out_size && L->n_w == 0 && L->n_b == 0;
+    case FNN_LAYER_DROPOUT:
+        return L->in_size == L->out_size && L->rate >= 0.0 && L->rate < 1.0;
+    case FNN_LAYER_BATCHNORM:
+        return L->in_size == L->out_size && L->channels >= 1 && L->spatial >= 1 &&
+               L->channels * L->spatial == L->in_size && L->n_b == 2 * L->channels &&
+               L->n_s == 2 * L->channels && L->eps > 0.0 && L->momentum >= 0.0 &&
+               L->momentum <= 1.0;
+    default:
+        return 0;
+    }
+}
+
+int fnn_net_check(const fnn_net *net)
+{
+    if (!net || net->n_layers < 1 || !net->layers) return FNN_EINVAL;
+    if (net->n_train < 0 || net->n_train > net->n_params || net->n_decay < 0 ||
+        net->n_decay > net->n_train)
+        return FNN_EINVAL;
+    if (net->loss < FNN_LOSS_SQUARED || net->loss > FNN_LOSS_POISSON) return FNN_EINVAL;
+    for (int l = 0; l < net->n_layers; ++l) {
+        if (!fnn_layer_check(&net->layers[l], net)) return FNN_EINVAL;
+        if (l && net->layers[l].in_size != net->layers[l - 1].out_size) return FNN_EINVAL;
+    }
+    return FNN_OK;
+}
+
+#define FNN_F32
+#include "fnn_dense_impl.h"
+#define FNN_F64
+#include "fnn_dense_impl.h"
+#define FNN_F32
+#include "fnn_activation_impl.h"
+#define FNN_F64
+#include "fnn_activation_impl.h"
+#define FNN_F32
+#include "fnn_dropout_impl.h"
+#define FNN_F64
+#include "fnn_dropout_impl.h"
+#define FNN_F32
+#include "fnn_batchnorm_impl.h"
+#define FNN_F64
+#include "fnn_batchnorm_impl.h"
+
+#define FNN_F32
+#include "fnn_net_impl.h"
+#define FNN_F64
+#include "fnn_net_impl.h"

@@ -1,0 +1,128 @@
+/* fnn_net.h -- the sequential-network runtime.
+ *
+ * A network is an array of fnn_layer descriptors plus one flat parameter
+ * buffer, one flat gradient buffer of the same layout and one flat buffer of
+ * non-trainable statistics (batch norm's running mean and variance). Layers
+ * hold offsets into those buffers, never pointers, so one descriptor serves
+ * float32 and float64 and Python owns every array.
+ *
+ * The layer contract (each layer type is one fnn_<type>_impl.h):
+ *   - shapes: a sample enters as in_shape and leaves as out_shape (up to 3
+ *     dims per sample: (F), (T, F) or (C, H, W)); in_size/out_size are their
+ *     products. The batch is always the leading dimension, rows contiguous.
+ *   - parameters: n_w decayed entries at w_off (weights: L2 applies) and n_b
+ *     entries at b_off (biases, normalisation scales: no L2). The Python
+ *     builder lays out every trainable weight first, then every trainable
+ *     bias, then frozen layers, so the optimizer sees one prefix.
+ *   - workspace: fnn_layer_extra() elements per sample (dropout mask, batch
+ *     norm's normalised input, the recurrent layers' gate values) plus
+ *     fnn_layer_extra_fixed() doubles per batch, carved once by the network.
+ *   - forward(train | eval) from its input rows to its output rows;
+ *     backward from d(output) to parameter gradients (written, not added:
+ *     each call covers the whole batch) and, when asked, d(input).
+ * Conv/pool layers take (C, H, W) samples and keep im2col buffers in their
+ * extra workspace; LSTM/GRU take (T, F) samples and keep every time step's
+ * gates there for backpropagation through time. Neither needs more from
+ * the contract than the fields below.
+ *
+ * Calls:
+ *   fnn_net_workspace   bytes of workspace for batches of up to `batch` rows
+ *   fnn_net_predict     eval-mode forward over n rows, in blocks: the last
+ *                       layer's raw output (logits) into out (n x out_size)
+ *   fnn_net_loss_grad   train-mode forward + loss + backward over m rows
+ *                       (rows[] or the first m), treated as one batch
+ *   fnn_net_epoch       one epoch of mini-batch training: gather the batch,
+ *                       forward, loss, backward, update, for every batch of
+ *                       perm, with no allocation and no Python
+ */
+#ifndef FNN_NET_H
+#define FNN_NET_H
+
+#include "fnn_common.h"
+#include "fnn_blas.h"
+#include "fnn_optim.h"
+
+enum {
+    FNN_LAYER_DENSE = 0,
+    FNN_LAYER_ACTIVATION = 1,
+    FNN_LAYER_DROPOUT = 2,
+    FNN_LAYER_BATCHNORM = 3
+};
+
+typedef struct {
+    int kind;                 /* FNN_LAYER_* */
+    int activation;           /* FNN_ACT_*: Dense's fused activation or the Activation layer's */
+    double act_param;         /* leaky_relu slope, elu alpha */
+    double rate;              /* Dropout: probability of dropping */
+    double momentum, eps;     /* BatchNorm: running = (1 - momentum) running + momentum batch */
+    fnn_int in_shape[3], out_shape[3];
+    int in_ndim, out_ndim;
+    fnn_int in_size, out_size;
+    fnn_int channels, spatial;/* BatchNorm: in_size = channels * spatial (per channel stats) */
+    fnn_int w_off, n_w;       /* decayed parameters */
+    fnn_int b_off, n_b;       /* other parameters */
+    fnn_int s_off, n_s;       /* running statistics in the stats buffer */
+    int frozen;               /* parameters neither get gradients nor move */
+} fnn_layer;
+
+typedef struct {
+    int n_layers;
+    const fnn_layer *layers;
+    int loss;                 /* FNN_LOSS_* applied to the last layer's output */
+    fnn_int n_params;         /* size of the parameter and gradient buffers */
+    fnn_int n_train;          /* params [0, n_train) are updated by the optimizer */
+    fnn_int n_decay;          /* params [0, n_decay) get L2 */
+    fnn_int n_stats;          /* size of the statistics buffer */
+} fnn_net;
+
+/* Checks a descriptor (sizes chain, offsets in range); FNN_OK or FNN_EINVAL. */
+int fnn_net_check(const fnn_net *net);
+
+size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch);
+size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch);
+
+int fnn_net_predict_f32(const fnn_net *net, const float *params, const float *stats,
+                        const float *X, fnn_int n, float *out, fnn_int batch, void *work,
+                        size_t work_size, const fnn_blas *blas, int n_threads);
+int fnn_net_predict_f64(const fnn_net *net, const double *params, const double *stats,
+                        const double *X, fnn_int n, double *out, fnn_int batch, void *work,
+                        size_t work_size, const fnn_blas *blas, int n_threads);
+
+/* grad (n_params, written whole; zeros for frozen layers) and dX (m x
+ * in_size, d loss / d input, may be NULL) of
+ *     loss = sum_i sw_i loss_i * scale;
+ * *loss_out gets sum_i sw_i loss_i (unscaled). seed drives dropout masks;
+ * update_stats moves batch norm's running statistics. */
+int fnn_net_loss_grad_f32(const fnn_net *net, const float *params, float *stats,
+                          const float *X, const float *y, const float *sw, const fnn_int *rows,
+                          fnn_int m, double scale, uint64_t seed, int update_stats,
+                          float *grad, float *dX, double *loss_out, void *work,
+                          size_t work_size, const fnn_blas *blas, int n_threads);
+int fnn_net_loss_grad_f64(const fnn_net *net, const double *params, double *stats,
+                          const double *X, const double *y, const double *sw,
+                          const fnn_int *rows, fnn_int m, double scale, uint64_t seed,
+                          int update_stats, double *grad, double *dX, double *loss_out,
+                          void *work, size_t work_size, const fnn_blas *blas, int n_threads);
+
+/* scikit-learn's MLP step: for each batch b of perm (size <= batch),
+ *     S_b = sum of its weights (its size without weights),
+ *     gradient = d/dparams [ sum_i sw_i loss_i / S_b ], plus (alpha / S_b) W,
+ *     one optimizer step at step count ++*t,
+ * and *loss_out = sum_b m_b (value_scale sum_i sw_i loss_i / S_b
+ *                            + 0.5 alpha ||W||^2 / S_b) / n,
+ * the epoch's loss as scikit-learn reports it (value_scale is 1/n_outputs
+ * for the squared error, whose reported value averages over outputs). */
+int fnn_net_epoch_f32(const fnn_net *net, const float *X, const float *y, const float *sw,
+                      const fnn_int *perm, fnn_int n, fnn_int batch, const fnn_optim *opt,
+                      double lr, double alpha, double value_scale, int64_t *t, float *params,
+                      float *grad, float *state, float *stats, uint64_t seed,
+                      double *loss_out, void *work, size_t work_size, const fnn_blas *blas,
+                      int n_threads);
+int fnn_net_epoch_f64(const fnn_net *net, const double *X, const double *y, const double *sw,
+                      const fnn_int *perm, fnn_int n, fnn_int batch, const fnn_optim *opt,
+                      double lr, double alpha, double value_scale, int64_t *t, double *params,
+                      double *grad, double *state, double *stats, uint64_t seed,
+                      double *loss_out, void *work, size_t work_size, const fnn_blas *blas,
+                      int n_threads);
+
+#endif /* FNN_NET_H */

@@ -1,0 +1,271 @@
+"""The network runtime (csrc/fnn_net.h) as one object: ``Net``.
+
+A ``Net`` holds only the C layer descriptors, built from plain dicts by
+fastnn.nn._network; every array (parameters, gradients, optimizer state,
+running statistics, data) belongs to the caller. Each call checks shapes and
+dtypes with the GIL held, allocates its workspace once (a whole epoch runs in
+one call), and runs the kernel without the GIL. Calls share no mutable state,
+so one Net may serve concurrent predicts and fits in several threads.
+"""
+import numpy as np
+
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memset
+
+from fastnn._core._fnn cimport *
+from fastnn._core._blas cimport blas_table
+from fastnn._core._checks cimport check_rows
+from fastnn._core._optim cimport UpdateRule
+
+ctypedef fused floating:
+    float
+    double
+
+LAYER_KINDS = {"dense": FNN_LAYER_DENSE, "activation": FNN_LAYER_ACTIVATION,
+               "dropout": FNN_LAYER_DROPOUT, "batchnorm": FNN_LAYER_BATCHNORM}
+ACTIVATIONS = {"identity": FNN_ACT_IDENTITY, "logistic": FNN_ACT_LOGISTIC,
+               "tanh": FNN_ACT_TANH, "relu": FNN_ACT_RELU,
+               "leaky_relu": FNN_ACT_LEAKY_RELU, "elu": FNN_ACT_ELU}
+
+_DESCRIPTOR_FIELDS = ("kind", "activation", "act_param", "rate", "momentum", "eps",
+                      "in_shape", "out_shape", "channels", "spatial", "w_off", "n_w",
+                      "b_off", "n_b", "s_off", "n_s", "frozen")
+
+
+cdef int _check(int status) except -1:
+    if status == FNN_EWORK:
+        raise RuntimeError("fastnn internal error: network workspace too small")
+    if status != FNN_OK:
+        raise ValueError("invalid arguments to the network kernels "
+                         "(e.g. a class index outside [0, n_classes))")
+    return 0
+
+
+cdef inline void *_ptr_or_null(object arr):
+    """Address of a contiguous NumPy array's data, NULL for None or empty."""
+    if arr is None or arr.size == 0:
+        return NULL
+    return <void *><size_t>arr.ctypes.data
+
+
+cdef class Net:
+    """C descriptors of a sequential network.
+
+    layers: list of dicts with the fields of fnn_layer (see fnn_net.h):
+    kind ('dense', 'activation', 'dropout', 'batchnorm'), activation name,
+    shapes (tuples), parameter/statistics offsets and sizes, frozen.
+    """
+    cdef fnn_net c
+    cdef fnn_layer *layers
+    cdef readonly object spec
+    cdef readonly fnn_int n_params, n_train, n_decay, n_stats, in_size, out_size
+    cdef readonly int loss
+
+    def __cinit__(self):
+        self.layers = NULL
+
+    def __init__(self, list layers, int loss, fnn_int n_params, fnn_int n_train,
+                 fnn_int n_decay, fnn_int n_stats):
+        cdef int i, j
+        cdef fnn_layer *L
+        if not layers:
+            raise ValueError("a network needs at least one layer")
+        self.spec = ([dict(d) for d in layers], loss, n_params, n_train, n_decay, n_stats)
+        self.layers = <fnn_layer *>PyMem_Malloc(len(layers) * sizeof(fnn_layer))
+        if self.layers == NULL:
+            raise MemoryError()
+        memset(self.layers, 0, len(layers) * sizeof(fnn_layer))
+        for i, d in enumerate(layers):
+            L = &self.layers[i]
+            L.kind = LAYER_KINDS[d["kind"]]
+            L.activation = ACTIVATIONS[d.get("activation", "identity")]
+            L.act_param = d.get("act_param", 0.0)
+            L.rate = d.get("rate", 0.0)
+            L.momentum = d.get("momentum", 0.1)
+            L.eps = d.get("eps", 1e-5)
+            ins, outs = tuple(d["in_shape"]), tuple(d["out_shape"])
+            if not 1 <= len(ins) <= 3 or not 1 <= len(outs) <= 3:
+                raise ValueError("layer shapes have 1 to 3 dimensions per sample")
+            L.in_ndim, L.out_ndim = len(ins), len(outs)
+            for j in range(L.in_ndim):
+                L.in_shape[j] = ins[j]
+            for j in range(L.out_ndim):
+                L.out_shape[j] = outs[j]
+            L.in_size = int(np.prod(ins))
+            L.out_size = int(np.prod(outs))
+            L.channels = d.get("channels", 0)
+            L.spatial = d.get("spatial", 0)
+            L.w_off, L.n_w = d.get("w_off", 0), d.get("n_w", 0)
+            L.b_off, L.n_b = d.get("b_off", 0), d.get("n_b", 0)
+            L.s_off, L.n_s = d.get("s_off", 0), d.get("n_s", 0)
+            L.frozen = bool(d.get("frozen", False))
+        self.c.n_layers = len(layers)
+        self.c.layers = self.layers
+        self.c.loss = loss
+        self.c.n_params, self.c.n_train, self.c.n_decay = n_params, n_train, n_decay
+        self.c.n_stats = n_stats
+        if fnn_net_check(&self.c) != FNN_OK:
+            raise ValueError("inconsistent network description (sizes or offsets)")
+        self.n_params, self.n_train, self.n_decay, self.n_stats = (n_params, n_train, n_decay,
+                                                                   n_stats)
+        self.in_size = self.layers[0].in_size
+        self.out_size = self.layers[len(layers) - 1].out_size
+        self.loss = loss
+
+    def __dealloc__(self):
+        PyMem_Free(self.layers)
+
+    def __reduce__(self):
+        return (Net, self.spec)
+
+    cdef object _workspace(self, fnn_int batch, bint f32):
+        cdef size_t need = (fnn_net_workspace_f32(&self.c, batch) if f32
+                            else fnn_net_workspace_f64(&self.c, batch))
+        return np.empty(need // 8 + 8, dtype=np.float64), need
+
+    cdef int _check_params(self, object params, object stats, object dtype) except -1:
+        if params.dtype != dtype or stats.dtype != dtype:
+            raise TypeError(f"parameters and statistics must be {dtype}, like X")
+        if params.shape[0] != self.n_params:
+            raise ValueError(f"params has {params.shape[0]} entries, expected {self.n_params}")
+        if stats.shape[0] != self.n_stats:
+            raise ValueError(f"stats has {stats.shape[0]} entries, expected {self.n_stats}")
+        return 0
+
+    cdef int _check_data(self, object X, object y, object sw, fnn_int n_rows_y) except -1:
+        ny = (1 if self.loss == FNN_LOSS_MULTINOMIAL else self.out_size)
+        if X.shape[1] != self.in_size:
+            raise ValueError(f"X has {X.shape[1]} values per sample, the network takes "
+                             f"{self.in_size}")
+        if y.dtype != X.dtype or sw is not None and sw.dtype != X.dtype:
+            raise TypeError("y and sample_weight must have X's dtype")
+        if y.shape[0] != X.shape[0] * ny:
+            raise ValueError(f"y has {y.shape[0]} entries, expected {X.shape[0] * ny}")
+        if sw is not None and sw.shape[0] != X.shape[0]:
+            raise ValueError("sample_weight does not match X's number of rows")
+        return 0
+
+    def predict(self, const floating[:, ::1] X, const floating[::1] params,
+                const floating[::1] stats, fnn_int batch=1024, int n_threads=1):
+        """Eval-mode output of the last layer (before the loss's link), (n, out_size)."""
+        cdef bint f32 = floating is float
+        dtype = np.float32 if f32 else np.float64
+        self._check_params(np.asarray(params), np.asarray(stats), dtype)
+        if X.shape[1] != self.in_size:
+            raise ValueError(f"X has {X.shape[1]} values per sample, the network takes "
+                             f"{self.in_size}")
+        cdef fnn_int n = X.shape[0]
+        out = np.empty((n, self.out_size), dtype=dtype)
+        if n == 0:
+            return out
+        batch = max(1, min(batch, n))
+        work, need = self._workspace(batch, f32)
+        cdef void *wp = _ptr_or_null(work)
+        cdef void *op = _ptr_or_null(out)
+        cdef const void *sp = _ptr_or_null(np.asarray(stats))
+        cdef size_t ws = need
+        cdef int status
+        with nogil:
+            if floating is float:
+                status = fnn_net_predict_f32(&self.c, &params[0], <const float *>sp, &X[0, 0],
+                                             n, <float *>op, batch, wp, ws, blas_table(),
+                                             n_threads)
+            else:
+                status = fnn_net_predict_f64(&self.c, &params[0], <const double *>sp, &X[0, 0],
+                                             n, <double *>op, batch, wp, ws, blas_table(),
+                                             n_threads)
+        _check(status)
+        return out
+
+    def loss_grad(self, const floating[:, ::1] X, const floating[::1] y, sample_weight,
+                  const floating[::1] params, floating[::1] stats, floating[::1] grad,
+                  const int64_t[::1] rows=None, double scale=1.0, uint64_t seed=0,
+                  bint update_stats=False, want_dX=False, int n_threads=1):
+        """Train-mode loss sum over the rows (all when None), one batch; writes
+        grad = scale * d(sum_i sw_i loss_i)/d(params). Returns (loss sum, dX or None)."""
+        cdef bint f32 = floating is float
+        dtype = np.float32 if f32 else np.float64
+        Xa = np.asarray(X)
+        sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
+        self._check_params(np.asarray(params), np.asarray(stats), dtype)
+        self._check_data(Xa, np.asarray(y), sw, 0)
+        if grad.shape[0] != self.n_params:
+            raise ValueError(f"grad has {grad.shape[0]} entries, expected {self.n_params}")
+        cdef fnn_int m = X.shape[0] if rows is None else rows.shape[0]
+        cdef const int64_t *rp = NULL
+        if rows is not None:
+            check_rows(rows, X.shape[0])
+            if m:
+                rp = &rows[0]
+        if m < 1:
+            raise ValueError("loss_grad needs at least one row")
+        dX = np.empty((m, self.in_size), dtype=dtype) if want_dX else None
+        work, need = self._workspace(m, f32)
+        cdef void *wp = _ptr_or_null(work)
+        cdef void *dxp = _ptr_or_null(dX)
+        cdef const void *swp = _ptr_or_null(sw)
+        cdef void *stp = _ptr_or_null(np.asarray(stats))
+        cdef size_t ws = need
+        cdef double loss = 0.0
+        cdef int status
+        with nogil:
+            if floating is float:
+                status = fnn_net_loss_grad_f32(&self.c, &params[0], <float *>stp, &X[0, 0],
+                                               &y[0], <const float *>swp, <const fnn_int *>rp,
+                                               m, scale, seed, update_stats, &grad[0],
+                                               <float *>dxp, &loss, wp, ws, blas_table(),
+                                               n_threads)
+            else:
+                status = fnn_net_loss_grad_f64(&self.c, &params[0], <double *>stp, &X[0, 0],
+                                               &y[0], <const double *>swp, <const fnn_int *>rp,
+                                               m, scale, seed, update_stats, &grad[0],
+                                               <double *>dxp, &loss, wp, ws, blas_table(),
+                                               n_threads)
+        _check(status)
+        return loss, dX
+
+    def epoch(self, const floating[:, ::1] X, const floating[::1] y, sample_weight,
+              const int64_t[::1] perm, fnn_int batch_size, UpdateRule rule, double lr,
+              double alpha, double value_scale, int64_t t, floating[::1] params,
+              floating[::1] grad, floating[::1] state, floating[::1] stats, uint64_t seed,
+              int n_threads=1):
+        """One epoch of scikit-learn-style mini-batch steps over ``perm``;
+        returns (the epoch's mean loss as scikit-learn reports it, t)."""
+        cdef bint f32 = floating is float
+        dtype = np.float32 if f32 else np.float64
+        sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
+        self._check_params(np.asarray(params), np.asarray(stats), dtype)
+        self._check_data(np.asarray(X), np.asarray(y), sw, 0)
+        if grad.shape[0] != self.n_params:
+            raise ValueError(f"grad has {grad.shape[0]} entries, expected {self.n_params}")
+        if state.shape[0] < self.n_train * rule.state_per_param:
+            raise ValueError("optimizer state is smaller than the rule needs")
+        cdef fnn_int n = perm.shape[0]
+        if n < 1 or batch_size < 1:
+            raise ValueError("an epoch needs at least one row and batch_size >= 1")
+        check_rows(perm, X.shape[0])
+        batch_size = min(batch_size, n)
+        work, need = self._workspace(batch_size, f32)
+        cdef void *wp = _ptr_or_null(work)
+        cdef const void *swp = _ptr_or_null(sw)
+        cdef void *stp = _ptr_or_null(np.asarray(stats))
+        cdef void *sp = _ptr_or_null(np.asarray(state))
+        cdef size_t ws = need
+        cdef double loss = 0.0
+        cdef int status
+        with nogil:
+            if floating is float:
+                status = fnn_net_epoch_f32(&self.c, &X[0, 0], &y[0], <const float *>swp,
+                                           <const fnn_int *>&perm[0], n, batch_size, &rule.c,
+                                           lr, alpha, value_scale, &t, &params[0], &grad[0],
+                                           <float *>sp, <float *>stp, seed, &loss, wp, ws,
+                                           blas_table(), n_threads)
+            else:
+                status = fnn_net_epoch_f64(&self.c, &X[0, 0], &y[0], <const double *>swp,
+                                           <const fnn_int *>&perm[0], n, batch_size, &rule.c,
+                                           lr, alpha, value_scale, &t, &params[0], &grad[0],
+                                           <double *>sp, <double *>stp, seed, &loss, wp, ws,
+                                           blas_table(), n_threads)
+        _check(status)
+        return loss, t

@@ -1,0 +1,10 @@
+"""Layer specifications for ``NeuralNetClassifier`` / ``NeuralNetRegressor``.
+
+A layer spec is a plain, picklable, clonable description (``get_params``
+works, so specs sit in an estimator's ``layers`` and in GridSearchCV grids).
+The engine (fastnn.nn._network) turns a list of specs into the C layer
+descriptors and lays their parameters out in one flat buffer.
+"""
+from fastnn.layers._layers import ACTIVATIONS, Activation, BatchNorm, Dense, Dropout, Layer
+
+__all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm", "ACTIVATIONS"]
