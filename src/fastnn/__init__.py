@@ -3,6 +3,7 @@ C + OpenMP kernels, behind the scikit-learn estimator API."""
 __version__ = "0.1.0"
 
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
+from fastnn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 
 
 def show_config(file=None):
@@ -33,4 +34,5 @@ def show_config(file=None):
     print("\n".join(lines), file=file)
 
 
-__all__ = ["LinearRegression", "LogisticRegression", "show_config", "__version__"]
+__all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
+           "show_config", "__version__"]

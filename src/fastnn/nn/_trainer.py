@@ -38,11 +38,20 @@ class OptimizerState:
 
 
 class History:
+    """What the loop records, and what continues across warm-started fits:
+    the loss curve, the best loss, the no-improvement count and, when a
+    validation set is scored, its scores, losses and the best parameters."""
+
     def __init__(self):
         self.loss_curve = []
         self.n_iter = 0
         self.best_loss = np.inf
         self.converged = False
+        self.no_improvement = 0
+        self.validation_scores = []
+        self.validation_loss_curve = []
+        self.best_validation_score = -np.inf
+        self.best_params = None
 
 
 # A loss this many times the best one seen (or than 1, for losses near zero
@@ -62,10 +71,17 @@ def _check_loss(loss, best_loss, epoch, lr):
 
 
 def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter, tol,
-          n_iter_no_change, shuffle, rng, verbose=0, opt_state=None, history=None):
+          n_iter_no_change, shuffle, rng, verbose=0, opt_state=None, history=None,
+          validate=None, early_stopping=False, incremental=False):
     """Run up to ``max_iter`` epochs in place on ``params``.
 
-    Returns (opt_state, history); pass them back to continue (warm start).
+    ``validate(params) -> (score, loss or None)`` scores a validation set
+    after every epoch (higher score is better); with ``early_stopping`` the
+    stopping rule watches that score instead of the training loss, and the
+    best parameters seen are kept in ``history.best_params`` (scikit-learn's
+    MLP rule). ``incremental`` runs one epoch without the max-iteration
+    warning (partial_fit). Returns (opt_state, history); pass them back to
+    continue (warm start).
     """
     lr0 = float(optimizer.learning_rate)
     if opt_state is None or opt_state.state.shape[0] != model.n_params * \
@@ -73,8 +89,8 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         opt_state = OptimizerState(optimizer._update_rule(), model.n_params, params.dtype,
                                    schedule(lr0, 0, 0))
     history = History() if history is None else history
+    history.n_iter = 0
     grad = np.empty_like(params)
-    no_improvement = 0
     order = np.arange(n_samples, dtype=np.int64)
     for _ in range(max_iter):
         start = time.perf_counter()
@@ -86,30 +102,52 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         opt_state.samples_seen += n_samples
         history.n_iter += 1
         history.loss_curve.append(loss)
+        line = f"Iteration {history.n_iter}, loss = {loss:.8f}"
+        if validate is not None:
+            score, val_loss = validate(params)
+            history.validation_scores.append(score)
+            if val_loss is not None:
+                history.validation_loss_curve.append(val_loss)
+                line += f", validation loss = {val_loss:.8f}"
+            line += f", validation score = {score:.6f}"
         if verbose:
-            print(f"Iteration {history.n_iter}, loss = {loss:.8f}, "
-                  f"lr = {opt_state.lr:.3g}, {time.perf_counter() - start:.3f} s")
-        if loss > history.best_loss - tol:
-            no_improvement += 1
+            print(f"{line}, lr = {opt_state.lr:.3g}, {time.perf_counter() - start:.3f} s")
+        if early_stopping:
+            score = history.validation_scores[-1]
+            if score < history.best_validation_score + tol:
+                history.no_improvement += 1
+            else:
+                history.no_improvement = 0
+            if score > history.best_validation_score:
+                history.best_validation_score = score
+                history.best_params = params.copy()
         else:
-            no_improvement = 0
+            if loss > history.best_loss - tol:
+                history.no_improvement += 1
+            else:
+                history.no_improvement = 0
         history.best_loss = min(history.best_loss, loss)
-        if schedule.reduces_on_plateau:
-            if no_improvement > n_iter_no_change:
-                if opt_state.lr <= schedule.min_lr:
-                    history.converged = True
-                    break
+        if not schedule.reduces_on_plateau:
+            opt_state.lr = schedule(lr0, opt_state.epochs, opt_state.samples_seen)
+        if history.no_improvement > n_iter_no_change:
+            what = "Validation score" if early_stopping else "Training loss"
+            if schedule.reduces_on_plateau and opt_state.lr > schedule.min_lr:
                 opt_state.lr /= schedule.factor
-                no_improvement = 0
-        else:
-            if no_improvement > n_iter_no_change:
+                history.no_improvement = 0
+                if verbose:
+                    print(f"{what} did not improve more than tol={tol} for "
+                          f"{n_iter_no_change} consecutive epochs. Setting learning rate "
+                          f"to {opt_state.lr:g}")
+            else:
                 history.converged = True
                 if verbose:
-                    print(f"Training loss did not improve more than tol={tol} for "
+                    print(f"{what} did not improve more than tol={tol} for "
                           f"{n_iter_no_change} consecutive epochs. Stopping.")
                 break
-            opt_state.lr = schedule(lr0, opt_state.epochs, opt_state.samples_seen)
-    if not history.converged and max_iter > 0:
+        if incremental:
+            break
+    if not history.converged and not incremental and max_iter > 0 and \
+            history.n_iter == max_iter:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
             "optimization hasn't converged yet.",

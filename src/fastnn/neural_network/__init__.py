@@ -1,0 +1,5 @@
+"""Network estimators: MLPClassifier/MLPRegressor (scikit-learn's drop-ins)
+and NeuralNetClassifier/NeuralNetRegressor (any stack of fastnn.layers)."""
+from fastnn.neural_network._mlp import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

@@ -1,0 +1,612 @@
+"""What every network estimator shares: validation, target encoding, the
+network build, the solvers (L-BFGS over the engine's loss and gradient, the
+compiled first-order epochs), history and prediction.
+
+Subclasses say which layers stand between the input and the output layer
+(``_hidden_specs``) and how samples are shaped (``_in_shape``); the output
+layer and the loss follow the target, as in scikit-learn's MLP.
+"""
+import numbers
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from scipy.special import expit, softmax, xlogy
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from fastnn.layers import Dense
+from fastnn.nn import _trainer
+from fastnn.nn._network import Network
+from fastnn.optimizers import Adam, Constant, Optimizer, Schedule, get_optimizer, get_schedule
+from fastnn.optimizers._rules import SGD
+from fastnn.utils._labels import encode_labels
+from fastnn.utils._threads import blas_threads, effective_n_threads
+
+SOLVERS = ("lbfgs", "sgd", "adam", "rmsprop", "adagrad", "adadelta")
+PREDICT_BATCH = 4096
+
+
+def _check_real(name, value, low=None, high=None, low_open=False, high_open=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        rng = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'}" \
+              f"{')' if high_open or high is None else ']'}"
+        raise ValueError(f"{name} must be a real number in {rng}, got {value!r}")
+
+
+def _check_int(name, value, low):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+
+class _EpochModel:
+    """The trainer's view of a network on one data set."""
+
+    def __init__(self, est, X, y, sw):
+        self.net = est.network_.net
+        self.n_params = self.net.n_params
+        self.X, self.y, self.sw = X, y, sw
+        self.alpha = float(est.alpha)
+        self.value_scale = est._value_scale
+        self.stats = est._stats
+        self.seed = est._dropout_seed
+        self.n_threads = est._n_threads
+
+    def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):
+        return self.net.epoch(self.X, self.y, self.sw, perm, batch_size, rule, lr, self.alpha,
+                              self.value_scale, t, params, grad, state, self.stats,
+                              self.seed, self.n_threads)
+
+
+class BaseNetwork:
+    """Mixin with the training machinery; the subclass defines __init__."""
+
+    _allow_nd = False
+
+    # ---------------------------------------------------------------- hooks
+    def _hidden_specs(self, in_shape):
+        raise NotImplementedError
+
+    def _in_shape(self, X):
+        return (X.shape[1],)
+
+    def _dense_indices(self):
+        """Indices of the layers whose W, b are coefs_ / intercepts_."""
+        return [i for i, s in enumerate(self.network_.specs) if isinstance(s, Dense)]
+
+    # ----------------------------------------------------------- validation
+    def _check_hyper_parameters(self):
+        solver = self.solver
+        if not isinstance(solver, Optimizer) and solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS} or a fastnn.optimizers "
+                             f"Optimizer, got {solver!r}")
+        _check_real("alpha", self.alpha, 0)
+        _check_int("max_iter", self.max_iter, 1)
+        _check_real("tol", self.tol, 0)
+        _check_real("learning_rate_init", self.learning_rate_init, 0, low_open=True)
+        _check_real("power_t", self.power_t, 0)
+        _check_real("momentum", self.momentum, 0, 1)
+        _check_real("validation_fraction", self.validation_fraction, 0, 1, high_open=True)
+        _check_real("beta_1", self.beta_1, 0, 1, high_open=True)
+        _check_real("beta_2", self.beta_2, 0, 1, high_open=True)
+        _check_real("epsilon", self.epsilon, 0, low_open=True)
+        if not (self.n_iter_no_change == np.inf):
+            _check_int("n_iter_no_change", self.n_iter_no_change, 1)
+        _check_int("max_fun", self.max_fun, 1)
+        bs = self.batch_size
+        if not (bs is None or bs == "auto" or (isinstance(bs, numbers.Integral) and
+                                                not isinstance(bs, bool) and bs >= 1)):
+            raise ValueError(f"batch_size must be 'auto', None or an int >= 1, got {bs!r}")
+        if not isinstance(self.learning_rate, Schedule) and self.learning_rate not in (
+                "constant", "invscaling", "adaptive"):
+            raise ValueError("learning_rate must be 'constant', 'invscaling', 'adaptive' or a "
+                             f"fastnn.optimizers Schedule, got {self.learning_rate!r}")
+        for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if self.dtype not in (None, "float32", "float64", np.float32, np.float64):
+            raise ValueError(f"dtype must be None, 'float32' or 'float64', got {self.dtype!r}")
+        if self.n_threads is not None:
+            _check_int("n_threads", self.n_threads, -10**6) if self.n_threads < 0 else \
+                _check_int("n_threads", self.n_threads, 1)
+
+    def _optimizer(self):
+        """The Optimizer and Schedule of a first-order solver, with scikit-learn's
+        meanings: momentum/nesterovs_momentum drive 'sgd', beta_1/beta_2/epsilon
+        drive 'adam', and 'adam' ignores a string learning_rate as scikit-learn does."""
+        if isinstance(self.solver, Optimizer):
+            opt = self.solver
+        else:
+            opt = get_optimizer(self.solver, self.learning_rate_init)
+            if isinstance(opt, SGD):
+                opt.set_params(momentum=self.momentum, nesterov=self.nesterovs_momentum)
+            elif isinstance(opt, Adam):
+                opt.set_params(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+        opt._validate()
+        if self.solver == "adam" and isinstance(self.learning_rate, str):
+            schedule = Constant()
+        else:
+            schedule = get_schedule(self.learning_rate, self.power_t)
+        return opt, schedule
+
+    def _check_X(self, X, reset):
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                          reset=reset, allow_nd=self._allow_nd)
+        if sp.issparse(X):
+            X = X.toarray()
+        return X
+
+    def _work_dtype(self, X):
+        """float32 input trains in float32 (no copy), anything else in float64,
+        unless ``dtype`` says otherwise."""
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        return X.dtype if X.dtype == np.float32 else np.dtype(np.float64)
+
+    def _flat(self, X, dtype):
+        """X as the engine takes it: C-contiguous (n, in_size) of dtype."""
+        return np.ascontiguousarray(X.reshape(X.shape[0], -1), dtype=dtype)
+
+    # ----------------------------------------------------- network and state
+    def _build(self, X, n_outputs, loss):
+        in_shape = self._in_shape(X)
+        specs = list(self._hidden_specs(in_shape)) + [Dense(n_outputs)]
+        frozen = self._frozen_layers(len(specs))
+        return Network(specs, in_shape, loss, frozen=frozen)
+
+    def _frozen_layers(self, n_layers):
+        return ()
+
+    def _initialize(self, network, dtype):
+        self.network_ = network
+        params, stats = network.init(self._random_state, dtype)
+        self._params, self._stats = params, stats
+        self._init_from(network)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._history = _trainer.History()
+        self._opt_state = None
+
+    def _init_from(self, network):
+        """Hook: NeuralNet* copy given weights (init=) here."""
+
+    def _publish(self):
+        """coefs_ / intercepts_ as views into the flat parameter buffer."""
+        views = self.network_.views(self._params)
+        idx = self._dense_indices()
+        self.coefs_ = [views[i]["W"] for i in idx]
+        self.intercepts_ = [views[i]["b"] for i in idx]
+
+    def _sync(self):
+        """Honour coefs_ / intercepts_ replaced or edited by the user, and
+        re-link them after unpickling (a pickle stores views as copies)."""
+        views = self.network_.views(self._params)
+        for j, i in enumerate(self._dense_indices()):
+            for name, public in (("W", self.coefs_), ("b", self.intercepts_)):
+                arr = public[j]
+                if arr is views[i][name]:
+                    continue
+                if not np.shares_memory(arr, self._params):
+                    views[i][name][...] = np.asarray(arr, dtype=self._params.dtype).reshape(
+                        views[i][name].shape)
+        self._publish()
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_params" in self.__dict__ and "coefs_" in self.__dict__:
+            self._publish()  # the pickle stored coefs_ as copies of the buffer
+
+    # ---------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
+             validation_data=None):
+        self._check_hyper_parameters()
+        if incremental and self.solver == "lbfgs":
+            raise ValueError("partial_fit is only available for stochastic optimizers; "
+                             "solver='lbfgs' is not")
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X = self._check_X(X, reset=first_pass)
+        Y, loss, n_outputs = self._encode_targets(y, X.shape[0], first_pass, incremental,
+                                                  classes)
+        self._n_threads = effective_n_threads(self.n_threads)
+        self._random_state = check_random_state(self.random_state)
+        dtype = self._work_dtype(X)
+        Xf = self._flat(X, dtype)
+        sw = self._sample_weight(sample_weight, X, Y, dtype)
+        with blas_threads(self._n_threads):
+            if first_pass:
+                network = self._build(X, n_outputs, loss)
+                self._loss_name = loss
+                self.n_outputs_ = n_outputs
+                self.n_layers_ = sum(isinstance(s, Dense) for s in network.specs) + 1
+                self.out_activation_ = self._out_activation(loss)
+                self._initialize(network, dtype)
+                self._publish()
+            else:
+                self._sync()
+                if self._params.dtype != dtype:
+                    self._params = self._params.astype(dtype)
+                    self._stats = self._stats.astype(dtype)
+                    self._opt_state = None
+                    self._publish()
+            self._value_scale = 1.0 / n_outputs if loss == "squared_error" else 1.0
+            has_dropout = any(b.desc["kind"] == "dropout" for b in self.network_.built)
+            self._dropout_seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \
+                if has_dropout else 0
+            Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(Xf, Yf, sw)
+            else:
+                self._fit_stochastic(X, Y, Xf, Yf, sw, sample_weight, incremental,
+                                     validation_data)
+        if not np.all(np.isfinite(self._params)):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may "
+                             "contain large values and need to be preprocessed.")
+        self._publish()
+        return self
+
+    def _sample_weight(self, sample_weight, X, Y, dtype):
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if np.any(sw < 0) or not np.any(sw > 0):
+                raise ValueError("sample_weight must be non-negative and not all zero")
+        cw = getattr(self, "class_weight", None)
+        if cw is not None and is_classifier(self):
+            if self._loss_name_for_targets != "multinomial" and Y.shape[1] > 1:
+                raise ValueError("class_weight is not supported for multilabel targets")
+            codes = Y.ravel().astype(np.intp) if Y.shape[1] == 1 else None
+            weights = compute_class_weight(cw, classes=np.arange(len(self.classes_)),
+                                           y=codes)
+            w = weights[codes]
+            sw = w if sw is None else sw * w
+        return None if sw is None else np.ascontiguousarray(sw, dtype=dtype)
+
+    def _fit_lbfgs(self, Xf, Yf, sw):
+        net = self.network_.net
+        dtype = self._params.dtype
+        S = float(sw.sum()) if sw is not None else float(Xf.shape[0])
+        alpha, nd, vs = float(self.alpha), self.network_.n_decay, self._value_scale
+        grad = np.empty(self.network_.n_params, dtype=dtype)
+        stats = self._stats
+        seed = self._dropout_seed
+        n_threads = self._n_threads
+        n_train = self.network_.n_train
+
+        def fun(w):
+            params = self._params
+            params[:n_train] = w
+            loss, _ = net.loss_grad(Xf, Yf, sw, params, stats, grad, None, 1.0 / S, seed,
+                                    False, False, n_threads)
+            W = w[:nd]
+            g = grad[:n_train].astype(np.float64)
+            g[:nd] += (alpha / S) * W
+            return vs * loss / S + 0.5 * alpha * float(W @ W) / S, g
+
+        iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
+        options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
+        if iprint > 0:
+            options["iprint"] = iprint
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # iprint on new SciPy
+            res = scipy.optimize.minimize(fun, self._params[:n_train].astype(np.float64),
+                                          method="L-BFGS-B", jac=True, options=options)
+        self.n_iter_ = _check_optimize_result("lbfgs", res, self.max_iter)
+        self.loss_ = float(res.fun)
+        self._params[:n_train] = res.x
+        self._set_running_stats(Xf, Yf, sw)
+
+    def _set_running_stats(self, Xf, Yf, sw):
+        """Batch norm after full-batch training: running statistics = the
+        whole training set's (one pass with momentum 1)."""
+        net = self.network_
+        if net.n_stats == 0:
+            return
+        specs = [clone(s).set_params(momentum=1.0) if "momentum" in s.get_params() else s
+                 for s in net.specs]
+        once = Network(specs, net.in_shape, net.loss, frozen=net.frozen)
+        grad = np.empty(net.n_params, dtype=self._params.dtype)
+        once.net.loss_grad(Xf, Yf, sw, self._params, self._stats, grad, None, 1.0, 0, True,
+                           False, self._n_threads)
+
+    def _fit_stochastic(self, X, Y, Xf, Yf, sw, sample_weight, incremental, validation_data):
+        opt, schedule = self._optimizer()
+        validate = None
+        Xt, Yt, swt = Xf, Yf, sw
+        if self.early_stopping and validation_data is None:
+            # scikit-learn stratifies single-output (binary) classifiers only
+            stratify = Y.ravel() if is_classifier(self) and self.n_outputs_ == 1 else None
+            idx = np.arange(X.shape[0])
+            tr, va = train_test_split(idx, random_state=self._random_state,
+                                      test_size=self.validation_fraction, stratify=stratify)
+            if len(va) < 2:
+                raise ValueError("The validation set is too small. Increase "
+                                 "'validation_fraction' or the size of your dataset.")
+            Xt, Yt = np.ascontiguousarray(Xf[tr]), np.ascontiguousarray(
+                Yf.reshape(X.shape[0], -1)[tr]).ravel()
+            swt = None if sw is None else np.ascontiguousarray(sw[tr])
+            Xv, Yv = Xf[va], Y[va]
+            swv = None if sample_weight is None else np.asarray(sample_weight)[va]
+            validate = self._validator(Xv, Yv, swv, encoded=True)
+        elif validation_data is not None:
+            Xv, yv = validation_data[0], validation_data[1]
+            swv = validation_data[2] if len(validation_data) > 2 else None
+            Xv = self._flat(self._check_X(Xv, reset=False), self._params.dtype)
+            validate = self._validator(Xv, yv, swv, encoded=False)
+        n = Xt.shape[0]
+        bs = self.batch_size
+        if bs == "auto":
+            bs = min(200, n)
+        elif bs is None:
+            bs = n
+        else:
+            if bs > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped")
+            bs = int(np.clip(bs, 1, n))
+        if not incremental or self._opt_state is None:
+            self._opt_state = _trainer.OptimizerState(
+                opt._update_rule(), self.network_.n_params, self._params.dtype,
+                schedule(float(opt.learning_rate), 0, self.t_))
+            self._opt_state.samples_seen = self.t_
+        if self.early_stopping or validation_data is not None:
+            self._history.best_params = None
+        model = _EpochModel(self, Xt, Yt, swt)
+        n_iter_no_change = self.n_iter_no_change
+        if n_iter_no_change == np.inf:
+            n_iter_no_change = np.iinfo(np.int64).max
+        self._opt_state, hist = _trainer.train(
+            model, self._params, opt, schedule, n_samples=n, batch_size=bs,
+            max_iter=self.max_iter, tol=self.tol, n_iter_no_change=n_iter_no_change,
+            shuffle=self.shuffle, rng=self._random_state, verbose=self.verbose,
+            opt_state=self._opt_state, history=self._history, validate=validate,
+            early_stopping=self.early_stopping and validate is not None,
+            incremental=incremental)
+        self.n_iter_ = hist.n_iter
+        self.t_ += hist.n_iter * n
+        self.loss_ = hist.loss_curve[-1]
+        self.loss_curve_ = hist.loss_curve
+        if validate is not None:
+            self.validation_scores_ = hist.validation_scores
+            self.validation_loss_curve_ = hist.validation_loss_curve
+            self.best_validation_score_ = hist.best_validation_score
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        if self.early_stopping and validate is not None:
+            self.best_loss_ = None
+            if hist.best_params is not None:
+                self._params[...] = hist.best_params
+        else:
+            self.best_loss_ = hist.best_loss
+
+    def _validator(self, Xv, yv, swv, encoded):
+        """score (accuracy or R^2, as score()) and the eval-mode loss on a
+        validation set, after every epoch."""
+        if encoded:
+            yv_labels = self._decode(yv)
+            Yv = yv
+        else:
+            yv_labels = np.asarray(yv)
+            Yv = self._encode_known(yv_labels)
+        score_fn = accuracy_score if is_classifier(self) else r2_score
+
+        def validate(params):
+            raw = self.network_.net.predict(Xv, params, self._stats, PREDICT_BATCH,
+                                            self._n_threads)
+            pred = self._raw_to_prediction(raw)
+            score = float(score_fn(yv_labels, pred, sample_weight=swv))
+            return score, self._eval_loss(raw, Yv, swv, params)
+
+        return validate
+
+    def _eval_loss(self, raw, Y, sw, params):
+        """The data loss (as loss_ reports it) plus the L2 term, on raw outputs."""
+        raw = raw.astype(np.float64)
+        Y = np.asarray(Y, dtype=np.float64).reshape(raw.shape[0], -1)
+        loss = self._loss_name
+        if loss == "multinomial":
+            z = raw - raw.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(z).sum(axis=1))
+            per = lse - z[np.arange(len(z)), Y.ravel().astype(np.intp)]
+        elif loss == "log_loss":
+            per = (np.logaddexp(0, raw) - Y * raw).sum(axis=1)
+        elif loss == "poisson":
+            per = (np.exp(raw) - Y * raw + xlogy(Y, Y) - Y).sum(axis=1)
+        else:
+            per = 0.5 * ((raw - Y) ** 2).sum(axis=1) * self._value_scale
+        S = float(np.sum(sw)) if sw is not None else float(len(per))
+        data = float(np.dot(per, sw) if sw is not None else per.sum()) / S
+        W = params[: self.network_.n_decay].astype(np.float64)
+        return data + 0.5 * float(self.alpha) * float(W @ W) / S
+
+    # ------------------------------------------------------------ predict
+    def _raw(self, X):
+        check_is_fitted(self, "coefs_")
+        X = self._check_X(X, reset=False)
+        self._sync()
+        Xf = self._flat(X, self._params.dtype)
+        n_threads = effective_n_threads(self.n_threads)
+        with blas_threads(n_threads):
+            return self.network_.net.predict(Xf, self._params, self._stats, PREDICT_BATCH,
+                                             n_threads)
+
+    def _out_activation(self, loss):
+        return {"multinomial": "softmax", "log_loss": "logistic", "squared_error": "identity",
+                "poisson": "exp"}[loss]
+
+    def _link(self, raw):
+        act = self.out_activation_
+        if act == "softmax":
+            return softmax(raw, axis=1)
+        if act == "logistic":
+            return expit(raw)
+        if act == "exp":
+            return np.exp(raw)
+        return raw
+
+
+class ClassifierMixinNetwork(BaseNetwork):
+    """Targets of a classifier: binary -> one logistic output, multiclass ->
+    softmax, multilabel indicator -> one logistic output per label."""
+
+    def _encode_targets(self, y, n, first_pass, incremental, classes):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected.",
+                          DataConversionWarning)
+            y = y.ravel()
+        if y.shape[0] != n:
+            raise ValueError(f"X and y have different numbers of samples: {n} and "
+                             f"{y.shape[0]}")
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"Unknown label type: {target_type!r}. MLPClassifier takes "
+                             "binary, multiclass or multilabel-indicator targets.")
+        multilabel = target_type == "multilabel-indicator"
+        if first_pass and not incremental or not hasattr(self, "classes_"):
+            if incremental and classes is not None and not multilabel:
+                self.classes_ = np.asarray(classes)
+                present = unique_labels(y)
+                if len(np.setdiff1d(present, self.classes_)):
+                    raise ValueError(f"`y` has classes not in `self.classes_`. "
+                                     f"`self.classes_` has {self.classes_}. 'y' has "
+                                     f"{present}.")
+            elif multilabel:
+                self.classes_ = np.arange(y.shape[1])
+            else:
+                self.classes_ = encode_labels(y)[0]
+            self._multilabel = multilabel
+        else:
+            present = unique_labels(y)
+            if multilabel != getattr(self, "_multilabel", False):
+                raise ValueError("y's target type differs from the first fit's")
+            if self.warm_start and not incremental:
+                if set(present) != set(self.classes_):
+                    raise ValueError("warm_start can only be used where `y` has the same "
+                                     "classes as in the previous call to fit. Previously got "
+                                     f"{self.classes_}, `y` has {present}")
+            elif not multilabel and len(np.setdiff1d(present, self.classes_,
+                                                     assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` "
+                                 f"has {self.classes_}. 'y' has {present}.")
+        if self._multilabel:
+            Y = y.astype(np.float64)
+            loss = "log_loss"
+        else:
+            codes = np.searchsorted(self.classes_, y)
+            if len(self.classes_) <= 2:
+                Y = codes.reshape(-1, 1).astype(np.float64)
+                loss = "log_loss"
+            else:
+                Y = codes.reshape(-1, 1).astype(np.float64)
+                loss = "multinomial"
+        if len(self.classes_) < 2 and not self._multilabel:
+            raise ValueError("the classifier needs samples of at least 2 classes in the "
+                             f"data, but the data contains only one class: "
+                             f"{self.classes_[0]!r}")
+        self._loss_name_for_targets = loss
+        n_outputs = (Y.shape[1] if self._multilabel else
+                     (1 if loss == "log_loss" else len(self.classes_)))
+        return Y, loss, n_outputs
+
+    def _encode_known(self, y):
+        y = np.asarray(y)
+        if getattr(self, "_multilabel", False):
+            return y.astype(np.float64)
+        if len(np.setdiff1d(unique_labels(y), self.classes_)):
+            raise ValueError("validation labels contain classes not seen in training")
+        return np.searchsorted(self.classes_, y).reshape(-1, 1).astype(np.float64)
+
+    def _decode(self, Y):
+        if getattr(self, "_multilabel", False):
+            return np.asarray(Y).astype(int)
+        return self.classes_[np.asarray(Y).ravel().astype(np.intp)]
+
+    def _raw_to_prediction(self, raw):
+        if getattr(self, "_multilabel", False):
+            return (raw > 0).astype(int)
+        if raw.shape[1] == 1:
+            return self.classes_[(raw.ravel() > 0).astype(np.intp)]
+        return self.classes_[raw.argmax(axis=1)]
+
+    def predict(self, X):
+        """Class labels (an indicator matrix for multilabel targets)."""
+        return self._raw_to_prediction(self._raw(X))
+
+    def predict_proba(self, X):
+        """Class probabilities: (n, n_classes); (n, n_labels) for multilabel."""
+        p = self._link(self._raw(X).astype(np.float64))
+        if p.shape[1] == 1 and not getattr(self, "_multilabel", False):
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def predict_log_proba(self, X):
+        """Log of predict_proba, computed from the logits."""
+        raw = self._raw(X).astype(np.float64)
+        if getattr(self, "_multilabel", False) or raw.shape[1] == 1:
+            lp = -np.logaddexp(0, -raw)
+            if raw.shape[1] == 1 and not getattr(self, "_multilabel", False):
+                return np.hstack([-np.logaddexp(0, raw), lp])
+            return lp
+        z = raw - raw.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+class RegressorMixinNetwork(BaseNetwork):
+    """Targets of a regressor: (n,) or (n, n_outputs) reals; identity output
+    with the squared error, or exp output with the Poisson deviance."""
+
+    def _encode_targets(self, y, n, first_pass, incremental, classes):
+        y = np.asarray(y)
+        if y.dtype.kind not in "fiub":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"y must be numeric, got dtype {y.dtype}") from None
+        if y.dtype.kind == "c":
+            raise ValueError("Complex data not supported")
+        if y.ndim not in (1, 2) or y.shape[0] != n:
+            raise ValueError(f"y must have shape (n_samples,) or (n_samples, n_outputs) with "
+                             f"n_samples={n}, got {y.shape}")
+        y = y.astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        loss = getattr(self, "loss", "squared_error")
+        if loss == "poisson" and np.any(y < 0):
+            raise ValueError("loss='poisson' requires non-negative y")
+        Y = y.reshape(n, -1)
+        if not first_pass and Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, the model was fitted with "
+                             f"{self.n_outputs_}")
+        self._loss_name_for_targets = loss
+        return Y, loss, Y.shape[1]
+
+    def _encode_known(self, y):
+        return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+
+    def _decode(self, Y):
+        Y = np.asarray(Y)
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
+    def _raw_to_prediction(self, raw):
+        out = self._link(raw)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def predict(self, X):
+        """Predicted values: (n,) for one output, (n, n_outputs) otherwise."""
+        return self._raw_to_prediction(self._raw(X))
+

@@ -1,0 +1,189 @@
+"""MLPClassifier and MLPRegressor: drop-ins for scikit-learn's, trained by
+the compiled network engine.
+
+Every constructor parameter of scikit-learn 1.9's MLP is accepted with the
+same meaning and default. Extras (new names, off by default): solvers
+'rmsprop', 'adagrad', 'adadelta' or an optimizer object; schedule objects as
+``learning_rate``; ``dropout`` (rate after each hidden activation);
+``batch_norm`` (BatchNorm between each hidden Dense and its activation);
+activations 'leaky_relu' and 'elu'; ``class_weight``; ``n_threads``;
+``dtype``; ``fit(..., validation_data=(X_val, y_val[, sw_val]))``.
+"""
+import numbers
+
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils._available_if import available_if
+
+from fastnn.layers import Activation, BatchNorm, Dense, Dropout
+from fastnn.neural_network._base import ClassifierMixinNetwork, RegressorMixinNetwork
+
+MLP_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu")
+
+
+def _stochastic(est):
+    if est.solver == "lbfgs":
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{est.solver} is not stochastic.")
+    return True
+
+
+class _MLPLayers:
+    """The hidden layers of an MLP from hidden_layer_sizes and the extras."""
+
+    def _hidden_specs(self, in_shape):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(not isinstance(h, numbers.Integral) or isinstance(h, bool) for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must be integers, got {sizes}")
+        if any(h <= 0 for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        if self.activation not in MLP_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {MLP_ACTIVATIONS}, got "
+                             f"{self.activation!r}")
+        if not isinstance(self.dropout, numbers.Real) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be a rate in [0, 1), got {self.dropout!r}")
+        specs = []
+        for h in sizes:
+            if self.batch_norm:
+                specs += [Dense(int(h)), BatchNorm(), Activation(self.activation)]
+            else:
+                specs.append(Dense(int(h), self.activation))
+            if self.dropout > 0:
+                specs.append(Dropout(self.dropout))
+        return specs
+
+
+class MLPClassifier(ClassifierMixin, _MLPLayers, ClassifierMixinNetwork, BaseEstimator):
+    """Multi-layer perceptron classifier (scikit-learn's parameters and
+    attributes), trained by fastnn's compiled engine.
+
+    Binary targets get one logistic output, multiclass a softmax, multilabel
+    indicator matrices one logistic output per label; the loss is the log
+    loss. Fitted attributes as scikit-learn's: ``coefs_``, ``intercepts_``,
+    ``classes_``, ``loss_``, ``best_loss_``, ``loss_curve_``,
+    ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
+    ``n_layers_``, ``n_outputs_``, ``out_activation_``; plus
+    ``validation_loss_curve_`` when a validation set is scored.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, batch_norm=False, class_weight=None, n_threads=None,
+                 dtype=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.class_weight = class_weight
+        self.n_threads = n_threads
+        self.dtype = dtype
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Fit the model to X, y. ``validation_data=(X_val, y_val[, sw_val])``
+        scores that set after every epoch (and is what ``early_stopping``
+        watches, instead of a ``validation_fraction`` split)."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over X, y; ``classes`` (every label) is required on the first call."""
+        if not hasattr(self, "classes_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _MLPLayers, RegressorMixinNetwork, BaseEstimator):
+    """Multi-layer perceptron regressor (scikit-learn's parameters and
+    attributes), trained by fastnn's compiled engine.
+
+    ``loss='squared_error'`` (identity output) or ``'poisson'`` (exp output,
+    half Poisson deviance). Multi-output targets are supported.
+    """
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, batch_norm=False, n_threads=None, dtype=None):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.n_threads = n_threads
+        self.dtype = dtype
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Fit the model to X, y (see MLPClassifier.fit for validation_data)."""
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over X, y."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
