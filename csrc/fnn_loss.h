@@ -23,8 +23,13 @@ enum {
     FNN_LOSS_SQUARED = 0,
     FNN_LOSS_LOGISTIC = 1,
     FNN_LOSS_MULTINOMIAL = 2,
-    FNN_LOSS_POISSON = 3
+    FNN_LOSS_POISSON = 3,
+    /* or-ed into LOGISTIC / MULTINOMIAL: the loss *value* uses probabilities
+     * clipped to [eps, 1 - eps] of the dtype, as scikit-learn's MLP reports
+     * (and L-BFGS sees) it; the gradient is unchanged */
+    FNN_LOSS_CLIP = 0x100
 };
+#define FNN_LOSS_KIND(kind) ((kind) & ~FNN_LOSS_CLIP)
 
 int fnn_loss_grad_f32(int kind, fnn_int n, fnn_int k, const float *z, const float *y,
                       const float *sw, double scale, float *grad, double *loss_out,

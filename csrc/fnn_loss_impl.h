@@ -7,7 +7,10 @@ int FNN_SFX(fnn_loss_grad)(int kind, fnn_int n, fnn_int k, const real_t *z, cons
 {
     double total = 0.0;
     int status = FNN_OK;
-    if (kind < FNN_LOSS_SQUARED || kind > FNN_LOSS_POISSON || n < 0 || k < 1) return FNN_EINVAL;
+    const int base = FNN_LOSS_KIND(kind);
+    if (base < FNN_LOSS_SQUARED || base > FNN_LOSS_POISSON || n < 0 || k < 1) return FNN_EINVAL;
+    if ((kind & FNN_LOSS_CLIP) && base != FNN_LOSS_LOGISTIC && base != FNN_LOSS_MULTINOMIAL)
+        return FNN_EINVAL;
     int nt = fnn_threads_for(n * k * 8, n_threads); /* exp-heavy: count 8 per element */
     #pragma omp parallel num_threads(nt) if (nt > 1) reduction(+ : total) reduction(| : status)
     {
@@ -19,7 +22,7 @@ int FNN_SFX(fnn_loss_grad)(int kind, fnn_int n, fnn_int k, const real_t *z, cons
         fnn_int lo = n * t / T, hi = n * (t + 1) / T;
         double part = 0.0;
         status |= FNN_SFX(fnn_loss_grad_rows)(kind, hi - lo, k, z + lo * k,
-                                               kind == FNN_LOSS_MULTINOMIAL ? y + lo : y + lo * k,
+                                               base == FNN_LOSS_MULTINOMIAL ? y + lo : y + lo * k,
                                                sw ? sw + lo : NULL, scale,
                                                grad ? grad + lo * k : NULL, &part);
         total += part;

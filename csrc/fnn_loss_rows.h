@@ -18,7 +18,10 @@ static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, co
                                               const real_t *y, const real_t *sw, double scale,
                                               real_t *grad, double *loss)
 {
+    const int clip = kind & FNN_LOSS_CLIP;
+    const double lo_p = FNN_REAL_EPS, hi_p = 1.0 - FNN_REAL_EPS;
     double total = 0.0;
+    kind &= ~FNN_LOSS_CLIP;
     for (fnn_int i = 0; i < n; ++i) {
         const real_t *zi = z + i * k;
         real_t *gi = grad ? grad + i * k : NULL;
@@ -33,6 +36,10 @@ static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, co
             for (fnn_int j = 0; j < k; ++j) s += exp((double)zi[j] - zmax);
             double lse = zmax + log(s);
             li = lse - (double)zi[c];
+            if (clip) { /* -log(clip(p_c)), scikit-learn MLP's value */
+                double pc = exp(-li);
+                if (pc < lo_p) li = -log(lo_p); else if (pc > hi_p) li = -log(hi_p);
+            }
             if (gi) {
                 for (fnn_int j = 0; j < k; ++j)
                     gi[j] = (real_t)(gs * (exp((double)zi[j] - lse) - (j == c ? 1.0 : 0.0)));
@@ -46,7 +53,12 @@ static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, co
                     li += 0.5 * d * d;
                 } else if (kind == FNN_LOSS_LOGISTIC) {
                     double sig;
-                    li += FNN_SFX(fnn_softplus_sigmoid)(zj, &sig) - yj * zj;
+                    double lj = FNN_SFX(fnn_softplus_sigmoid)(zj, &sig) - yj * zj;
+                    if (clip && (sig < lo_p || sig > hi_p)) {
+                        double pc = sig < lo_p ? lo_p : hi_p;
+                        lj = -(yj * log(pc) + (1.0 - yj) * log(1.0 - pc));
+                    }
+                    li += lj;
                     d = sig - yj;
                 } else { /* FNN_LOSS_POISSON */
                     double ez = exp(zj);

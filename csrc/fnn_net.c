@@ -57,7 +57,13 @@ int fnn_net_check(const fnn_net *net)
     if (net->n_train < 0 || net->n_train > net->n_params || net->n_decay < 0 ||
         net->n_decay > net->n_train)
         return FNN_EINVAL;
-    if (net->loss < FNN_LOSS_SQUARED || net->loss > FNN_LOSS_POISSON) return FNN_EINVAL;
+    {
+        const int base = FNN_LOSS_KIND(net->loss);
+        if (base < FNN_LOSS_SQUARED || base > FNN_LOSS_POISSON) return FNN_EINVAL;
+        if ((net->loss & FNN_LOSS_CLIP) && base != FNN_LOSS_LOGISTIC &&
+            base != FNN_LOSS_MULTINOMIAL)
+            return FNN_EINVAL;
+    }
     for (int l = 0; l < net->n_layers; ++l) {
         if (!fnn_layer_check(&net->layers[l], net)) return FNN_EINVAL;
         if (l && net->layers[l].in_size != net->layers[l - 1].out_size) return FNN_EINVAL;

@@ -19,7 +19,7 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, char *base,
 {
     const int L = net->n_layers;
     const fnn_layer *last = &net->layers[L - 1];
-    const fnn_int ky = net->loss == FNN_LOSS_MULTINOMIAL ? 1 : last->out_size;
+    const fnn_int ky = FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1 : last->out_size;
     fnn_int widest = net->layers[0].in_size;
     for (int l = 0; l < L; ++l) widest = fnn_max_i(widest, net->layers[l].out_size);
     size_t off = 0;
@@ -133,7 +133,7 @@ static void FNN_SFX(fnn_net_gather)(const fnn_net *net, const real_t *X, const r
                                     FNN_SFX(fnn_net_ws) *ws)
 {
     const fnn_int ni = net->layers[0].in_size;
-    const fnn_int ky = net->loss == FNN_LOSS_MULTINOMIAL ? 1
+    const fnn_int ky = FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1
                        : net->layers[net->n_layers - 1].out_size;
     for (fnn_int i = 0; i < m; ++i) {
         const fnn_int r = rows[i];

@@ -21,6 +21,7 @@ cdef extern from "fnn_loss.h" nogil:
         FNN_LOSS_LOGISTIC
         FNN_LOSS_MULTINOMIAL
         FNN_LOSS_POISSON
+        FNN_LOSS_CLIP
     int fnn_loss_grad_f32(int kind, fnn_int n, fnn_int k, const float *z, const float *y,
                           const float *sw, double scale, float *grad, double *loss_out,
                           int n_threads)

@@ -134,7 +134,7 @@ cdef class Net:
         return 0
 
     cdef int _check_data(self, object X, object y, object sw, fnn_int n_rows_y) except -1:
-        ny = (1 if self.loss == FNN_LOSS_MULTINOMIAL else self.out_size)
+        ny = (1 if (self.loss & ~FNN_LOSS_CLIP) == FNN_LOSS_MULTINOMIAL else self.out_size)
         if X.shape[1] != self.in_size:
             raise ValueError(f"X has {X.shape[1]} values per sample, the network takes "
                              f"{self.in_size}")

@@ -148,6 +148,19 @@ class BaseNetwork:
             X = X.toarray()
         return X
 
+    def _check_X_y(self, X, y, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=[np.float64, np.float32], reset=reset,
+                             allow_nd=self._allow_nd, y_numeric=not is_classifier(self))
+        if sp.issparse(X):
+            X = X.toarray()
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                          "change the shape of y to (n_samples, ), for example using ravel().",
+                          DataConversionWarning)
+            y = y.ravel()
+        return X, y
+
     def _work_dtype(self, X):
         """float32 input trains in float32 (no copy), anything else in float64,
         unless ``dtype`` says otherwise."""
@@ -192,16 +205,18 @@ class BaseNetwork:
     def _sync(self):
         """Honour coefs_ / intercepts_ replaced or edited by the user, and
         re-link them after unpickling (a pickle stores views as copies)."""
-        views = self.network_.views(self._params)
+        views = None
         for j, i in enumerate(self._dense_indices()):
             for name, public in (("W", self.coefs_), ("b", self.intercepts_)):
                 arr = public[j]
-                if arr is views[i][name]:
-                    continue
-                if not np.shares_memory(arr, self._params):
-                    views[i][name][...] = np.asarray(arr, dtype=self._params.dtype).reshape(
-                        views[i][name].shape)
-        self._publish()
+                if isinstance(arr, np.ndarray) and arr.base is self._params:
+                    continue  # still the buffer's own view
+                if views is None:
+                    views = self.network_.views(self._params)
+                views[i][name][...] = np.asarray(arr, dtype=self._params.dtype).reshape(
+                    views[i][name].shape)
+        if views is not None:
+            self._publish()
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -218,7 +233,7 @@ class BaseNetwork:
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X = self._check_X(X, reset=first_pass)
+        X, y = self._check_X_y(X, y, reset=first_pass)
         Y, loss, n_outputs = self._encode_targets(y, X.shape[0], first_pass, incremental,
                                                   classes)
         self._n_threads = effective_n_threads(self.n_threads)
@@ -418,12 +433,13 @@ class BaseNetwork:
         raw = raw.astype(np.float64)
         Y = np.asarray(Y, dtype=np.float64).reshape(raw.shape[0], -1)
         loss = self._loss_name
+        eps = np.finfo(self._params.dtype).eps
         if loss == "multinomial":
-            z = raw - raw.max(axis=1, keepdims=True)
-            lse = np.log(np.exp(z).sum(axis=1))
-            per = lse - z[np.arange(len(z)), Y.ravel().astype(np.intp)]
+            p = np.clip(softmax(raw, axis=1), eps, 1 - eps)
+            per = -np.log(p[np.arange(len(p)), Y.ravel().astype(np.intp)])
         elif loss == "log_loss":
-            per = (np.logaddexp(0, raw) - Y * raw).sum(axis=1)
+            p = np.clip(expit(raw), eps, 1 - eps)
+            per = -(xlogy(Y, p) + xlogy(1 - Y, 1 - p)).sum(axis=1)
         elif loss == "poisson":
             per = (np.exp(raw) - Y * raw + xlogy(Y, Y) - Y).sum(axis=1)
         else:
@@ -464,14 +480,6 @@ class ClassifierMixinNetwork(BaseNetwork):
     softmax, multilabel indicator -> one logistic output per label."""
 
     def _encode_targets(self, y, n, first_pass, incremental, classes):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected.",
-                          DataConversionWarning)
-            y = y.ravel()
-        if y.shape[0] != n:
-            raise ValueError(f"X and y have different numbers of samples: {n} and "
-                             f"{y.shape[0]}")
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(f"Unknown label type: {target_type!r}. MLPClassifier takes "
@@ -555,15 +563,9 @@ class ClassifierMixinNetwork(BaseNetwork):
         return p
 
     def predict_log_proba(self, X):
-        """Log of predict_proba, computed from the logits."""
-        raw = self._raw(X).astype(np.float64)
-        if getattr(self, "_multilabel", False) or raw.shape[1] == 1:
-            lp = -np.logaddexp(0, -raw)
-            if raw.shape[1] == 1 and not getattr(self, "_multilabel", False):
-                return np.hstack([-np.logaddexp(0, raw), lp])
-            return lp
-        z = raw - raw.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        """``log(predict_proba(X))``, as scikit-learn's MLP defines it."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
 
 class RegressorMixinNetwork(BaseNetwork):
@@ -571,20 +573,7 @@ class RegressorMixinNetwork(BaseNetwork):
     with the squared error, or exp output with the Poisson deviance."""
 
     def _encode_targets(self, y, n, first_pass, incremental, classes):
-        y = np.asarray(y)
-        if y.dtype.kind not in "fiub":
-            try:
-                y = y.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"y must be numeric, got dtype {y.dtype}") from None
-        if y.dtype.kind == "c":
-            raise ValueError("Complex data not supported")
-        if y.ndim not in (1, 2) or y.shape[0] != n:
-            raise ValueError(f"y must have shape (n_samples,) or (n_samples, n_outputs) with "
-                             f"n_samples={n}, got {y.shape}")
-        y = y.astype(np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
+        y = np.asarray(y, dtype=np.float64)
         loss = getattr(self, "loss", "squared_error")
         if loss == "poisson" and np.any(y < 0):
             raise ValueError("loss='poisson' requires non-negative y")

@@ -10,13 +10,15 @@ Running statistics (batch norm) live in a second flat buffer.
 """
 import numpy as np
 
-from fastnn._core._loss import LOSSES
+from fastnn._core._loss import LOSS_CLIP, LOSSES
 from fastnn._core._net import Net
 
 
 class Network:
     """``specs`` (fastnn.layers), per-sample ``in_shape``, a loss name of
-    fastnn._core._loss.LOSSES; ``frozen``: indices of layers that do not train."""
+    fastnn._core._loss.LOSSES; ``frozen``: indices of layers that do not train.
+    Log-loss values clip probabilities to [eps, 1 - eps] as scikit-learn's
+    MLP does (gradients are exact)."""
 
     def __init__(self, specs, in_shape, loss, frozen=()):
         self.specs = list(specs)
@@ -75,8 +77,15 @@ class Network:
             if st:
                 d["s_off"], d["n_s"] = st[0][0], sum(int(np.prod(s)) for _, s in st)
             descs.append(d)
-        self.net = Net(descs, LOSSES[loss], self.n_params, self.n_train, self.n_decay,
+        code = LOSSES[loss]
+        if loss in ("log_loss", "multinomial"):
+            code |= LOSS_CLIP  # loss values as scikit-learn's MLP computes them
+        self.net = Net(descs, code, self.n_params, self.n_train, self.n_decay,
                        self.n_stats)
+
+    def __reduce__(self):
+        # rebuilt from the specs: the built layers hold initialiser closures
+        return (Network, (self.specs, self.in_shape, self.loss, tuple(sorted(self.frozen))))
 
     @property
     def in_size(self):
