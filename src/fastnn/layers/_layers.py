@@ -48,15 +48,17 @@ class Dense(Layer):
     """Fully connected: ``act(x W + b)``; the activation is fused after the GEMM.
 
     ``activation``: None/'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'
-    (``alpha`` its slope) or 'elu' (``alpha`` its scale). Init: Glorot uniform
-    with scikit-learn's MLP bound sqrt(6 / (fan_in + fan_out)) (sqrt(2 / ...)
-    for 'logistic'), W then b from the same stream, as scikit-learn draws them.
+    (``alpha`` its slope) or 'elu' (``alpha`` its scale). Init: Glorot uniform,
+    W then b from the same stream as scikit-learn's MLP draws them, within
+    +-sqrt(glorot_factor / (fan_in + fan_out)); ``glorot_factor=None`` is
+    scikit-learn's choice: 2 for 'logistic', 6 otherwise.
     """
 
-    def __init__(self, units, activation=None, alpha=0.01):
+    def __init__(self, units, activation=None, alpha=0.01, glorot_factor=None):
         self.units = units
         self.activation = activation
         self.alpha = alpha
+        self.glorot_factor = glorot_factor
 
     def build(self, in_shape):
         if not isinstance(self.units, numbers.Integral) or self.units < 1:
@@ -64,7 +66,11 @@ class Dense(Layer):
         act = self.activation or "identity"
         _check_activation(act, "Dense")
         n_in, n_out = _prod(in_shape), int(self.units)
-        factor = 2.0 if act == "logistic" else 6.0
+        factor = self.glorot_factor
+        if factor is None:
+            factor = 2.0 if act == "logistic" else 6.0
+        if not isinstance(factor, (int, float)) or not factor > 0:
+            raise ValueError(f"Dense: glorot_factor must be > 0, got {factor!r}")
         bound = np.sqrt(factor / (n_in + n_out))
 
         def init(rng, views):

@@ -175,9 +175,12 @@ class BaseNetwork:
     # ----------------------------------------------------- network and state
     def _build(self, X, n_outputs, loss):
         in_shape = self._in_shape(X)
-        specs = list(self._hidden_specs(in_shape)) + [Dense(n_outputs)]
+        specs = list(self._hidden_specs(in_shape)) + [self._output_spec(n_outputs)]
         frozen = self._frozen_layers(len(specs))
         return Network(specs, in_shape, loss, frozen=frozen)
+
+    def _output_spec(self, n_outputs):
+        return Dense(n_outputs)
 
     def _frozen_layers(self, n_layers):
         return ()

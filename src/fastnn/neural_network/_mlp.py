@@ -54,6 +54,10 @@ class _MLPLayers:
                 specs.append(Dropout(self.dropout))
         return specs
 
+    def _output_spec(self, n_outputs):
+        # scikit-learn draws every layer's init with the hidden activation's bound
+        return Dense(n_outputs, glorot_factor=2.0 if self.activation == "logistic" else 6.0)
+
 
 class MLPClassifier(ClassifierMixin, _MLPLayers, ClassifierMixinNetwork, BaseEstimator):
     """Multi-layer perceptron classifier (scikit-learn's parameters and

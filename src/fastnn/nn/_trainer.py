@@ -94,7 +94,11 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
     order = np.arange(n_samples, dtype=np.int64)
     for _ in range(max_iter):
         start = time.perf_counter()
-        perm = rng.permutation(n_samples).astype(np.int64, copy=False) if shuffle else order
+        if shuffle:
+            # shuffle the previous order (scikit-learn's MLP composes its
+            # shuffles this way: the same random_state gives the same batches)
+            order = order[rng.permutation(n_samples)]
+        perm = order
         loss, opt_state.t = model.epoch(perm, batch_size, opt_state.rule, opt_state.lr,
                                         opt_state.t, params, grad, opt_state.state)
         _check_loss(loss, history.best_loss, opt_state.epochs, opt_state.lr)
