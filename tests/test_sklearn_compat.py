@@ -13,7 +13,11 @@ import warnings
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastnn import LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor
+from fastnn import (
+    LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor, NeuralNetClassifier,
+    NeuralNetRegressor,
+)
+from fastnn.layers import Activation, BatchNorm, Dense, Dropout
 
 ESTIMATORS = [
     LinearRegression(),
@@ -32,7 +36,16 @@ ESTIMATORS = [
     MLPRegressor(solver="lbfgs", random_state=0),
     MLPClassifier(solver="rmsprop", batch_norm=True, random_state=0),
     MLPRegressor(solver="sgd", dropout=0.1, batch_norm=True, random_state=0),
+    NeuralNetClassifier(random_state=0),
+    NeuralNetRegressor([Dense(16), BatchNorm(), Activation("tanh"), Dropout(0.1)],
+                       random_state=0),
 ]
+
+
+def _has_batch_layers(estimator):
+    layers = getattr(estimator, "layers", None) or []
+    return (getattr(estimator, "batch_norm", False) or getattr(estimator, "dropout", 0) > 0
+            or any(isinstance(la, (BatchNorm, Dropout)) for la in layers))
 
 _WEIGHTS_VS_BATCH_LAYERS = (
     "batch norm's batch statistics are unweighted and dropout masks follow row positions, "
@@ -40,7 +53,7 @@ _WEIGHTS_VS_BATCH_LAYERS = (
 
 
 def expected_failures(estimator):
-    if getattr(estimator, "batch_norm", False) or getattr(estimator, "dropout", 0) > 0:
+    if _has_batch_layers(estimator):
         return {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS_VS_BATCH_LAYERS,
                 "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS_VS_BATCH_LAYERS}
     return {}

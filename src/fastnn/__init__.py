@@ -3,7 +3,9 @@ C + OpenMP kernels, behind the scikit-learn estimator API."""
 __version__ = "0.1.0"
 
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
-from fastnn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
+from fastnn.neural_network import (  # noqa: E402
+    MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor,
+)
 
 
 def show_config(file=None):
@@ -35,4 +37,4 @@ def show_config(file=None):
 
 
 __all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
-           "show_config", "__version__"]
+           "NeuralNetClassifier", "NeuralNetRegressor", "show_config", "__version__"]

@@ -1,0 +1,217 @@
+"""NeuralNetClassifier / NeuralNetRegressor: any sequential stack of
+fastnn.layers, with the MLP's training vocabulary.
+
+``layers`` are the layers between the input and the output layer; the
+output layer (a Dense of the target's width) and the loss follow the target
+as in scikit-learn's MLP. Weights come out of ``get_weights()`` in the
+layouts documented in fastnn.layers, and go in through ``init=`` (a fitted
+fastnn network estimator, or one dict of arrays per layer), with the layers
+listed in ``freeze`` kept as given: transfer learning and pre-training.
+"""
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils._available_if import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from fastnn.layers import Dense, Layer
+from fastnn.neural_network._base import ClassifierMixinNetwork, RegressorMixinNetwork
+from fastnn.neural_network._mlp import _stochastic
+
+
+class _NeuralNetLayers:
+    _allow_nd = True
+
+    def _hidden_specs(self, in_shape):
+        layers = [Dense(100, "relu")] if self.layers is None else list(self.layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"layers[{i}] must be a fastnn.layers layer, got {layer!r}")
+        return layers
+
+    def _in_shape(self, X):
+        sample = X.shape[1:]
+        if self.input_shape is None:
+            return tuple(sample)
+        shape = tuple(int(s) for s in self.input_shape)
+        if any(s < 1 for s in shape) or int(np.prod(shape)) != int(np.prod(sample)):
+            raise ValueError(f"input_shape {shape} does not hold the {int(np.prod(sample))} "
+                             "values of one sample of X")
+        return shape
+
+    def _frozen_layers(self, n_layers):
+        if self.freeze is None:
+            return ()
+        frozen = list(self.freeze)
+        for i in frozen:
+            if not isinstance(i, numbers.Integral) or not -n_layers <= i < n_layers:
+                raise ValueError(f"freeze holds layer indices in [0, {n_layers}); got {i!r}")
+        return tuple(i % n_layers for i in frozen)
+
+    def _init_from(self, network):
+        init = self.init
+        if init is None:
+            return
+        if hasattr(init, "get_weights"):
+            if not hasattr(init, "coefs_"):
+                raise ValueError("init is an unfitted estimator (note that clone(), and so "
+                                 "GridSearchCV, unfits estimators given as parameters: pass "
+                                 "init=fitted.get_weights() there)")
+            init = init.get_weights()
+        init = list(init)
+        if len(init) > len(network.specs):
+            raise ValueError(f"init has weights for {len(init)} layers, the network has "
+                             f"{len(network.specs)}")
+        pviews, sviews = network.views(self._params), network.stat_views(self._stats)
+        for i, weights in enumerate(init):
+            if weights is None:
+                continue
+            for name, arr in dict(weights).items():
+                target = pviews[i].get(name, sviews[i].get(name))
+                if target is None:
+                    raise ValueError(f"init: layer {i} ({type(network.specs[i]).__name__}) has "
+                                     f"no tensor {name!r}; it has "
+                                     f"{sorted(pviews[i]) + sorted(sviews[i])}")
+                arr = np.asarray(arr)
+                if arr.shape != target.shape:
+                    raise ValueError(f"init: layer {i} tensor {name!r} has shape {arr.shape}, "
+                                     f"expected {target.shape}")
+                if not np.all(np.isfinite(arr)):
+                    raise ValueError(f"init: layer {i} tensor {name!r} is not finite")
+                target[...] = arr
+
+    def get_weights(self):
+        """One dict per layer (the output layer last): tensor name -> a copy,
+        parameters and statistics (see fastnn.layers for the layouts)."""
+        check_is_fitted(self, "coefs_")
+        self._sync()
+        pv, sv = self.network_.views(self._params), self.network_.stat_views(self._stats)
+        return [{**{k: v.copy() for k, v in p.items()}, **{k: v.copy() for k, v in s.items()}}
+                for p, s in zip(pv, sv)]
+
+
+_COMMON_DOC = """
+    Parameters as MLPClassifier/MLPRegressor's training vocabulary, plus
+    ``layers`` (list of fastnn.layers; default one Dense(100, 'relu')),
+    ``input_shape`` (per-sample shape when X comes flat), ``init`` (a fitted
+    fastnn network estimator, or per-layer dicts of arrays, None to skip a
+    layer) and ``freeze`` (indices of layers that keep their weights).
+"""
+
+
+class NeuralNetClassifier(ClassifierMixin, _NeuralNetLayers, ClassifierMixinNetwork,
+                          BaseEstimator):
+    __doc__ = "Classifier over any stack of fastnn.layers.\n" + _COMMON_DOC
+
+    def __init__(self, layers=None, *, input_shape=None, init=None, freeze=None, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 class_weight=None, n_threads=None, dtype=None):
+        self.layers = layers
+        self.input_shape = input_shape
+        self.init = init
+        self.freeze = freeze
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
+        self.n_threads = n_threads
+        self.dtype = dtype
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Fit to X, y; see MLPClassifier.fit."""
+        return self._fit(X, y, sample_weight=sample_weight, validation_data=validation_data)
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over X, y; ``classes`` is required on the first call."""
+        if not hasattr(self, "classes_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NeuralNetRegressor(RegressorMixin, _NeuralNetLayers, RegressorMixinNetwork,
+                         BaseEstimator):
+    __doc__ = ("Regressor over any stack of fastnn.layers (``loss`` 'squared_error' or "
+               "'poisson').\n" + _COMMON_DOC)
+
+    def __init__(self, layers=None, *, loss="squared_error", input_shape=None, init=None,
+                 freeze=None, solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, n_threads=None, dtype=None):
+        self.layers = layers
+        self.loss = loss
+        self.input_shape = input_shape
+        self.init = init
+        self.freeze = freeze
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.n_threads = n_threads
+        self.dtype = dtype
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Fit to X, y; see MLPClassifier.fit."""
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
+        return self._fit(X, y, sample_weight=sample_weight, validation_data=validation_data)
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over X, y."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
