@@ -76,6 +76,35 @@ static inline uint64_t fnn_hash64(uint64_t seed, uint64_t i)
 #define FNN_SIMD_CLONES
 #endif
 
+static inline int fnn_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Team-parallel kernels run every phase on all threads of one parallel
+ * region (each on its share) with barriers between phases; called outside a
+ * region, or in a team of one, the barrier is nothing. */
+#ifdef _OPENMP
+#define FNN_BARRIER() _Pragma("omp barrier")
+#else
+#define FNN_BARRIER() ((void)0)
+#endif
+
+/* Thread tid's share [lo, hi) of n items among nt threads, the boundaries on
+ * multiples of `align` items (cache lines apart, SIMD-friendly). */
+static inline void fnn_span(fnn_int n, fnn_int align, int tid, int nt, fnn_int *lo,
+                            fnn_int *hi)
+{
+    fnn_int blocks = (n + align - 1) / align;
+    fnn_int b0 = blocks * tid / nt, b1 = blocks * (tid + 1) / nt;
+    *lo = b0 * align < n ? b0 * align : n;
+    *hi = b1 * align < n ? b1 * align : n;
+}
+
 /* Workspace carving: sections aligned to 64 bytes. */
 #define FNN_ALIGN ((size_t)64)
 static inline size_t fnn_align_up(size_t nbytes)

@@ -1,52 +1,63 @@
 /* Dense layer: out = act(in W + b), W (n_in x n_out) row-major as
- * scikit-learn's coefs_, b (n_out). One body for both dtypes. */
+ * scikit-learn's coefs_, b (n_out). One body for both dtypes.
+ * Team-parallel (see fnn_common.h): each thread computes whole output
+ * columns with a single-thread GEMM, so no partial sums cross threads. */
 #include "fnn_real.h"
 
 static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, fnn_int m, const real_t *in,
                                        real_t *out, const real_t *params,
-                                       const fnn_blas *blas, int n_threads)
+                                       const fnn_blas *blas, int tid, int nt)
 {
     const fnn_int ni = L->in_size, no = L->out_size;
     const real_t *W = params + L->w_off, *b = params + L->b_off;
-    FNN_SFX(fnn_gemm_rm)(blas, 0, 0, m, no, ni, (real_t)1, in, ni, W, no, (real_t)0, out, no);
-    const int nt = fnn_threads_for(m * no * (L->activation >= FNN_ACT_LOGISTIC &&
-                                             L->activation <= FNN_ACT_TANH ? 8 : 1), n_threads);
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    fnn_int c0, c1;
+    fnn_span(no, 16, tid, nt, &c0, &c1);
+    if (c0 >= c1) return;
+    FNN_SFX(fnn_gemm_rm)(blas, 0, 0, m, c1 - c0, ni, (real_t)1, in, ni, W + c0, no, (real_t)0,
+                         out + c0, no);
     for (fnn_int i = 0; i < m; ++i) {
         real_t *o = out + i * no;
-        for (fnn_int j = 0; j < no; ++j) o[j] += b[j];
-        FNN_SFX(fnn_act_forward)(L->activation, L->act_param, o, no);
+        for (fnn_int j = c0; j < c1; ++j) o[j] += b[j];
+        FNN_SFX(fnn_act_forward)(L->activation, L->act_param, o + c0, c1 - c0);
     }
 }
 
-/* d (m x n_out) is d loss / d out on entry and is overwritten by d loss /
- * d (pre-activation). Writes dW, db into grad (unless frozen) and, when din
- * is not NULL, d loss / d in into din (m x n_in). acc: n_out doubles. */
+/* d (m x n_out) is d loss / d out on entry and d loss / d (pre-activation)
+ * after. Writes dW, db into grad (unless frozen) and, when din is not NULL,
+ * d loss / d in into din (m x n_in). acc: n_out doubles. Has one barrier
+ * inside: every thread of the team must call it. */
 static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, fnn_int m, const real_t *in,
                                         const real_t *out, real_t *d, real_t *din,
                                         const real_t *params, real_t *grad, double *acc,
-                                        const fnn_blas *blas, int n_threads)
+                                        const fnn_blas *blas, int tid, int nt)
 {
     const fnn_int ni = L->in_size, no = L->out_size;
-    if (L->activation != FNN_ACT_IDENTITY) {
-        const int nt = fnn_threads_for(m * no, n_threads);
-        #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-        for (fnn_int i = 0; i < m; ++i)
-            FNN_SFX(fnn_act_backward)(L->activation, L->act_param, out + i * no, d + i * no, no);
-    }
-    if (!L->frozen) {
-        real_t *gW = grad + L->w_off, *gb = grad + L->b_off;
-        FNN_SFX(fnn_gemm_rm)(blas, 1, 0, ni, no, m, (real_t)1, in, ni, d, no, (real_t)0, gW, no);
-        for (fnn_int j = 0; j < no; ++j) acc[j] = 0.0;
-        for (fnn_int i = 0; i < m; ++i) {
-            const real_t *di = d + i * no;
-            for (fnn_int j = 0; j < no; ++j) acc[j] += (double)di[j];
+    fnn_int c0, c1;
+    fnn_span(no, 16, tid, nt, &c0, &c1);
+    if (c0 < c1) {
+        if (L->activation != FNN_ACT_IDENTITY)
+            for (fnn_int i = 0; i < m; ++i)
+                FNN_SFX(fnn_act_backward)(L->activation, L->act_param, out + i * no + c0,
+                                          d + i * no + c0, c1 - c0);
+        if (!L->frozen) {
+            real_t *gW = grad + L->w_off, *gb = grad + L->b_off;
+            FNN_SFX(fnn_gemm_rm)(blas, 1, 0, ni, c1 - c0, m, (real_t)1, in, ni, d + c0, no,
+                                 (real_t)0, gW + c0, no);
+            for (fnn_int j = c0; j < c1; ++j) acc[j] = 0.0;
+            for (fnn_int i = 0; i < m; ++i) {
+                const real_t *di = d + i * no;
+                for (fnn_int j = c0; j < c1; ++j) acc[j] += (double)di[j];
+            }
+            for (fnn_int j = c0; j < c1; ++j) gb[j] = (real_t)acc[j];
         }
-        for (fnn_int j = 0; j < no; ++j) gb[j] = (real_t)acc[j];
     }
-    if (din)
-        FNN_SFX(fnn_gemm_rm)(blas, 0, 1, m, ni, no, (real_t)1, d, no, params + L->w_off, no,
-                             (real_t)0, din, ni);
+    if (!din) return;
+    FNN_BARRIER(); /* din needs every column of d */
+    fnn_int r0, r1;
+    fnn_span(ni, 16, tid, nt, &r0, &r1);
+    if (r0 < r1)
+        FNN_SFX(fnn_gemm_rm)(blas, 0, 1, m, r1 - r0, no, (real_t)1, d, no,
+                             params + L->w_off + r0 * no, no, (real_t)0, din + r0, ni);
 }
 
 #include "fnn_real_end.h"

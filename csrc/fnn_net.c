@@ -17,7 +17,7 @@ static fnn_int fnn_layer_fixed(const fnn_layer *L)
 {
     switch (L->kind) {
     case FNN_LAYER_DENSE: return L->out_size;
-    case FNN_LAYER_BATCHNORM: return 2 * L->channels;
+    case FNN_LAYER_BATCHNORM: return 4 * L->channels;
     default: return 0;
     }
 }
@@ -70,6 +70,11 @@ int fnn_net_check(const fnn_net *net)
     }
     return FNN_OK;
 }
+
+#define FNN_F32
+#include "fnn_loss_rows.h"
+#define FNN_F64
+#include "fnn_loss_rows.h"
 
 #define FNN_F32
 #include "fnn_dense_impl.h"

@@ -59,10 +59,36 @@ size_t FNN_SFX(fnn_net_workspace)(const fnn_net *net, fnn_int batch)
     return FNN_SFX(fnn_net_layout)(net, batch, NULL, NULL);
 }
 
+/* Threads worth using for batches of m rows: the GEMM work per batch (the
+ * multiply-adds of the Dense layers, three GEMMs each) must give every thread
+ * FNN_NET_MIN_WORK, or the barriers between phases cost more than they save. */
+#define FNN_NET_MIN_WORK ((fnn_int)400000)
+
+static int FNN_SFX(fnn_net_threads)(const fnn_net *net, fnn_int m, int n_threads)
+{
+#ifdef _OPENMP
+    fnn_int work = 0;
+    for (int l = 0; l < net->n_layers; ++l) {
+        const fnn_layer *L = &net->layers[l];
+        work += L->kind == FNN_LAYER_DENSE ? 3 * L->in_size * L->out_size : 4 * L->out_size;
+    }
+    work *= m;
+    fnn_int useful = work / FNN_NET_MIN_WORK;
+    if (n_threads < 1) n_threads = 1;
+    if (useful < 2) return 1;
+    return useful < n_threads ? (int)useful : n_threads;
+#else
+    (void)net; (void)m; (void)n_threads;
+    return 1;
+#endif
+}
+
+/* Forward through every layer; team-parallel, a barrier after each layer. */
 static void FNN_SFX(fnn_net_forward)(const fnn_net *net, fnn_int m, const real_t *x,
                                      const real_t *params, real_t *stats, int training,
                                      int update_stats, uint64_t seed,
-                                     FNN_SFX(fnn_net_ws) *ws, const fnn_blas *blas, int nt)
+                                     FNN_SFX(fnn_net_ws) *ws, const fnn_blas *blas, int tid,
+                                     int nt)
 {
     const real_t *in = x;
     for (int l = 0; l < net->n_layers; ++l) {
@@ -70,30 +96,32 @@ static void FNN_SFX(fnn_net_forward)(const fnn_net *net, fnn_int m, const real_t
         real_t *out = ws->act[l];
         switch (L->kind) {
         case FNN_LAYER_DENSE:
-            FNN_SFX(fnn_dense_forward)(L, m, in, out, params, blas, nt);
+            FNN_SFX(fnn_dense_forward)(L, m, in, out, params, blas, tid, nt);
             break;
         case FNN_LAYER_ACTIVATION:
-            FNN_SFX(fnn_activation_forward)(L, m, in, out, nt);
+            FNN_SFX(fnn_activation_forward)(L, m, in, out, tid, nt);
             break;
         case FNN_LAYER_DROPOUT:
             FNN_SFX(fnn_dropout_forward)(L, m, in, out, training ? ws->extra[l] : NULL,
-                                         training, fnn_hash64(seed, (uint64_t)l), nt);
+                                         training, fnn_hash64(seed, (uint64_t)l), tid, nt);
             break;
         case FNN_LAYER_BATCHNORM:
             FNN_SFX(fnn_batchnorm_forward)(L, m, in, out, training ? ws->extra[l] : NULL,
                                            ws->fixed[l], params, stats, training,
-                                           update_stats, nt);
+                                           update_stats, tid, nt);
             break;
         }
+        FNN_BARRIER();
         in = out;
     }
 }
 
-/* d = d loss / d (last output) in ws->d0 on entry. Returns d loss / d x in
- * one of the ping-pong buffers when want_dx, else NULL. */
+/* d loss / d (last output) in ws->d0 on entry. Returns the buffer holding
+ * d loss / d x when want_dx, else NULL. Team-parallel. */
 static real_t *FNN_SFX(fnn_net_backward)(const fnn_net *net, fnn_int m, const real_t *x,
                                          const real_t *params, real_t *grad, int want_dx,
-                                         FNN_SFX(fnn_net_ws) *ws, const fnn_blas *blas, int nt)
+                                         FNN_SFX(fnn_net_ws) *ws, const fnn_blas *blas,
+                                         int tid, int nt)
 {
     int first_trainable = net->n_layers;
     for (int l = 0; l < net->n_layers; ++l) {
@@ -109,33 +137,35 @@ static real_t *FNN_SFX(fnn_net_backward)(const fnn_net *net, fnn_int m, const re
         switch (L->kind) {
         case FNN_LAYER_DENSE:
             FNN_SFX(fnn_dense_backward)(L, m, in, ws->act[l], d, need_din ? spare : NULL,
-                                        params, grad, ws->fixed[l], blas, nt);
+                                        params, grad, ws->fixed[l], blas, tid, nt);
             { real_t *tmp = d; d = spare; spare = tmp; }
             break;
         case FNN_LAYER_ACTIVATION:
-            FNN_SFX(fnn_activation_backward)(L, m, ws->act[l], d, nt);
+            FNN_SFX(fnn_activation_backward)(L, m, ws->act[l], d, tid, nt);
             break;
         case FNN_LAYER_DROPOUT:
-            FNN_SFX(fnn_dropout_backward)(L, m, ws->extra[l], d, nt);
+            FNN_SFX(fnn_dropout_backward)(L, m, ws->extra[l], d, tid, nt);
             break;
         case FNN_LAYER_BATCHNORM:
             FNN_SFX(fnn_batchnorm_backward)(L, m, ws->extra[l], d, ws->fixed[l], params, grad,
-                                            need_din, nt);
+                                            need_din, tid, nt);
             break;
         }
+        FNN_BARRIER();
         if (!need_din) break;
     }
     return want_dx ? d : NULL;
 }
 
+/* Rows [lo, hi) of the batch: gather X (and y, sw) rows into ws. */
 static void FNN_SFX(fnn_net_gather)(const fnn_net *net, const real_t *X, const real_t *y,
-                                    const real_t *sw, const fnn_int *rows, fnn_int m,
-                                    FNN_SFX(fnn_net_ws) *ws)
+                                    const real_t *sw, const fnn_int *rows, fnn_int lo,
+                                    fnn_int hi, FNN_SFX(fnn_net_ws) *ws)
 {
     const fnn_int ni = net->layers[0].in_size;
     const fnn_int ky = FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1
                        : net->layers[net->n_layers - 1].out_size;
-    for (fnn_int i = 0; i < m; ++i) {
+    for (fnn_int i = lo; i < hi; ++i) {
         const fnn_int r = rows[i];
         memcpy(ws->xb + i * ni, X + r * ni, sizeof(real_t) * (size_t)ni);
         if (y) memcpy(ws->yb + i * ky, y + r * ky, sizeof(real_t) * (size_t)ky);
@@ -153,34 +183,61 @@ int FNN_SFX(fnn_net_predict)(const fnn_net *net, const real_t *params, const rea
     FNN_SFX(fnn_net_layout)(net, batch, (char *)work, &ws);
     const fnn_int ni = net->layers[0].in_size;
     const fnn_int no = net->layers[net->n_layers - 1].out_size;
-    for (fnn_int r0 = 0; r0 < n; r0 += batch) {
-        const fnn_int m = fnn_min_i(batch, n - r0);
-        /* eval mode writes no statistics: the cast only satisfies the signature */
-        FNN_SFX(fnn_net_forward)(net, m, X + r0 * ni, params, (real_t *)stats, 0, 0, 0, &ws,
-                                 blas, n_threads);
-        memcpy(out + r0 * no, ws.act[net->n_layers - 1], sizeof(real_t) * (size_t)(m * no));
+    const int nt = FNN_SFX(fnn_net_threads)(net, fnn_min_i(batch, n), n_threads);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = fnn_thread_id(), T = fnn_team_size();
+        for (fnn_int r0 = 0; r0 < n; r0 += batch) {
+            const fnn_int m = fnn_min_i(batch, n - r0);
+            /* eval mode writes no statistics: the cast only satisfies the signature */
+            FNN_SFX(fnn_net_forward)(net, m, X + r0 * ni, params, (real_t *)stats, 0, 0, 0,
+                                     &ws, blas, tid, T);
+            fnn_int lo, hi;
+            fnn_span(m, 1, tid, T, &lo, &hi);
+            if (lo < hi)
+                memcpy(out + (r0 + lo) * no, ws.act[net->n_layers - 1] + lo * no,
+                       sizeof(real_t) * (size_t)((hi - lo) * no));
+            FNN_BARRIER();
+        }
     }
     return FNN_OK;
 }
 
-/* One batch: forward (train), loss into ws->d0, backward. Rows already in
- * ws (gathered) or x pointing at m contiguous rows. */
-static int FNN_SFX(fnn_net_batch)(const fnn_net *net, fnn_int m, const real_t *x,
-                                  const real_t *y, const real_t *sw, const real_t *params,
-                                  real_t *stats, double scale, uint64_t seed, int update_stats,
-                                  real_t *grad, real_t *dX, double *loss_out,
-                                  FNN_SFX(fnn_net_ws) *ws, const fnn_blas *blas, int nt)
+/* One batch on the team: forward (train), loss into ws->d0, backward.
+ * *loss (shared) and *status (shared) are accumulated atomically. */
+static void FNN_SFX(fnn_net_batch)(const fnn_net *net, fnn_int m, const real_t *x,
+                                   const real_t *y, const real_t *sw, const real_t *params,
+                                   real_t *stats, double scale, uint64_t seed, int update_stats,
+                                   real_t *grad, real_t **dx_out, double *loss, int *status,
+                                   FNN_SFX(fnn_net_ws) *ws, const fnn_blas *blas, int tid,
+                                   int nt)
 {
     const fnn_layer *last = &net->layers[net->n_layers - 1];
-    FNN_SFX(fnn_net_forward)(net, m, x, params, stats, 1, update_stats, seed, ws, blas, nt);
-    double loss = 0.0;
-    int status = FNN_SFX(fnn_loss_grad)(net->loss, m, last->out_size, ws->act[net->n_layers - 1],
-                                        y, sw, scale, ws->d0, &loss, nt);
-    if (status != FNN_OK) return status;
-    *loss_out = loss;
-    real_t *dx = FNN_SFX(fnn_net_backward)(net, m, x, params, grad, dX != NULL, ws, blas, nt);
-    if (dX) memcpy(dX, dx, sizeof(real_t) * (size_t)(m * net->layers[0].in_size));
-    return FNN_OK;
+    const fnn_int k = last->out_size;
+    const int base = FNN_LOSS_KIND(net->loss);
+    FNN_SFX(fnn_net_forward)(net, m, x, params, stats, 1, update_stats, seed, ws, blas, tid,
+                             nt);
+    fnn_int lo, hi;
+    fnn_span(m, 1, tid, nt, &lo, &hi);
+    if (lo < hi) {
+        double part = 0.0;
+        const real_t *z = ws->act[net->n_layers - 1];
+        int st = FNN_SFX(fnn_loss_grad_rows)(net->loss, hi - lo, k, z + lo * k,
+                                             base == FNN_LOSS_MULTINOMIAL ? y + lo : y + lo * k,
+                                             sw ? sw + lo : NULL, scale, ws->d0 + lo * k,
+                                             &part);
+        #pragma omp atomic
+        *loss += part;
+        if (st != FNN_OK) {
+            #pragma omp atomic write
+            *status = st;
+        }
+    }
+    FNN_BARRIER();
+    if (*status != FNN_OK) return; /* every thread sees it after the barrier */
+    real_t *dx = FNN_SFX(fnn_net_backward)(net, m, x, params, grad, dx_out != NULL, ws, blas,
+                                           tid, nt);
+    if (dx_out) *dx_out = dx;
 }
 
 int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t *stats,
@@ -196,12 +253,29 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
     /* frozen parameters (and any a layer leaves alone) read as zero */
     memset(grad, 0, sizeof(real_t) * (size_t)net->n_params);
     const real_t *x = X, *yy = y, *ss = sw;
-    if (rows) {
-        FNN_SFX(fnn_net_gather)(net, X, y, sw, rows, m, &ws);
-        x = ws.xb; yy = ws.yb; ss = sw ? ws.swb : NULL;
+    if (rows) { x = ws.xb; yy = ws.yb; ss = sw ? ws.swb : NULL; }
+    double loss = 0.0;
+    int status = FNN_OK;
+    real_t *dx = NULL;
+    const int nt = FNN_SFX(fnn_net_threads)(net, m, n_threads);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = fnn_thread_id(), T = fnn_team_size();
+        if (rows) {
+            fnn_int lo, hi;
+            fnn_span(m, 1, tid, T, &lo, &hi);
+            FNN_SFX(fnn_net_gather)(net, X, y, sw, rows, lo, hi, &ws);
+            FNN_BARRIER();
+        }
+        real_t *mine = NULL;
+        FNN_SFX(fnn_net_batch)(net, m, x, yy, ss, params, stats, scale, seed, update_stats,
+                               grad, dX ? &mine : NULL, &loss, &status, &ws, blas, tid, T);
+        if (tid == 0) dx = mine;
     }
-    return FNN_SFX(fnn_net_batch)(net, m, x, yy, ss, params, stats, scale, seed, update_stats,
-                                  grad, dX, loss_out, &ws, blas, n_threads);
+    if (status != FNN_OK) return status;
+    *loss_out = loss;
+    if (dX) memcpy(dX, dx, sizeof(real_t) * (size_t)(m * net->layers[0].in_size));
+    return FNN_OK;
 }
 
 int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
@@ -212,36 +286,63 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
                            size_t work_size, const fnn_blas *blas, int n_threads)
 {
     if (fnn_net_check(net) != FNN_OK || batch < 1 || n < 1 || !perm) return FNN_EINVAL;
+    if (fnn_optim_state_per_param(opt->kind) == 0 || *t < 0) return FNN_EINVAL;
     if (work_size < FNN_SFX(fnn_net_workspace)(net, batch)) return FNN_EWORK;
     FNN_SFX(fnn_net_ws) ws;
     FNN_SFX(fnn_net_layout)(net, batch, (char *)work, &ws);
-    double total = 0.0;
-    for (fnn_int b0 = 0; b0 < n; b0 += batch) {
-        const fnn_int m = fnn_min_i(batch, n - b0);
-        FNN_SFX(fnn_net_gather)(net, X, y, sw, perm + b0, m, &ws);
-        double S = (double)m;
-        if (sw) {
-            S = 0.0;
-            for (fnn_int i = 0; i < m; ++i) S += (double)ws.swb[i];
-            if (!(S > 0.0)) continue; /* an all-zero-weight batch moves nothing */
+    /* shared by the team */
+    double total = 0.0, S = 0.0, w2 = 0.0, loss = 0.0;
+    int status = FNN_OK;
+    int64_t steps_done = 0;
+    const int64_t t0 = *t;
+    const int nt = FNN_SFX(fnn_net_threads)(net, fnn_min_i(batch, n), n_threads);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = fnn_thread_id(), T = fnn_team_size();
+        int64_t steps = 0; /* each thread counts; the same on all */
+        fnn_int p_lo, p_hi;
+        fnn_span(net->n_train, 16, tid, T, &p_lo, &p_hi);
+        for (fnn_int b0 = 0; b0 < n; b0 += batch) {
+            const fnn_int m = fnn_min_i(batch, n - b0);
+            fnn_int lo, hi;
+            fnn_span(m, 1, tid, T, &lo, &hi);
+            FNN_SFX(fnn_net_gather)(net, X, y, sw, perm + b0, lo, hi, &ws);
+            if (tid == 0) { S = 0.0; w2 = 0.0; loss = 0.0; }
+            FNN_BARRIER();
+            if (tid == 0) {
+                if (sw) for (fnn_int i = 0; i < m; ++i) S += (double)ws.swb[i];
+                else S = (double)m;
+            }
+            FNN_BARRIER();
+            const double Sb = S;
+            if (!(Sb > 0.0)) {
+                /* an all-zero-weight batch moves nothing; the barrier keeps
+                 * thread 0 from resetting S before every thread has read it */
+                FNN_BARRIER();
+                continue;
+            }
+            FNN_SFX(fnn_net_batch)(net, m, ws.xb, ws.yb, sw ? ws.swb : NULL, params, stats,
+                                   1.0 / Sb, fnn_hash64(seed, (uint64_t)(t0 + steps)), 1, grad,
+                                   NULL, &loss, &status, &ws, blas, tid, T);
+            if (status != FNN_OK) break; /* read after the batch's barriers: all agree */
+            /* the update also measures ||W||^2 at the weights this batch used */
+            double part = 0.0;
+            FNN_SFX(fnn_optim_range)(opt, p_lo, p_hi, net->n_train, net->n_decay, alpha / Sb,
+                                     lr, t0 + steps + 1, params, grad, state,
+                                     alpha > 0.0 ? &part : NULL);
+            if (alpha > 0.0) {
+                #pragma omp atomic
+                w2 += part;
+            }
+            FNN_BARRIER();
+            if (tid == 0)
+                total += (double)m * (value_scale * loss / Sb + 0.5 * alpha * w2 / Sb);
+            steps += 1;
         }
-        double penalty = 0.0;
-        if (alpha > 0.0) {
-            double w2 = 0.0;
-            for (fnn_int q = 0; q < net->n_decay; ++q) w2 += (double)params[q] * (double)params[q];
-            penalty = 0.5 * alpha * w2 / S;
-        }
-        double loss = 0.0;
-        int status = FNN_SFX(fnn_net_batch)(net, m, ws.xb, ws.yb, sw ? ws.swb : NULL, params,
-                                            stats, 1.0 / S, fnn_hash64(seed, (uint64_t)*t), 1,
-                                            grad, NULL, &loss, &ws, blas, n_threads);
-        if (status != FNN_OK) return status;
-        total += (double)m * (value_scale * loss / S + penalty);
-        *t += 1;
-        status = FNN_SFX(fnn_optim_step)(opt, net->n_train, net->n_decay, alpha / S, lr, *t,
-                                         params, grad, state, n_threads);
-        if (status != FNN_OK) return status;
+        if (tid == 0) steps_done = steps;
     }
+    if (status != FNN_OK) return status;
+    *t = t0 + steps_done;
     *loss_out = total / (double)n;
     return FNN_OK;
 }

@@ -2,30 +2,35 @@
  * Arithmetic is in the parameter dtype, as in PyTorch and scikit-learn. */
 #include "fnn_real.h"
 
-int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, double l2,
-                            double lr, int64_t t, real_t *restrict p,
-                            const real_t *restrict g, real_t *restrict state, int n_threads)
+/* Entries [lo, hi), all with the same weight decay wd (0 for biases);
+ * returns the sum of squares of the parameters before the update. */
+FNN_SIMD_CLONES
+static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_int hi,
+                                         fnn_int n, real_t wd, double lr, int64_t t,
+                                         real_t *restrict p, const real_t *restrict g,
+                                         real_t *restrict state)
 {
-    if (n < 0 || n_decay < 0 || n_decay > n || t < 1) return FNN_EINVAL;
-    const int nt = fnn_threads_for(n, n_threads);
-    const real_t wd = (real_t)l2, lrr = (real_t)lr, eps = (real_t)opt->eps;
+    const real_t lrr = (real_t)lr, eps = (real_t)opt->eps;
     real_t *restrict s0 = state, *restrict s1 = state + n;
+    double ss = 0.0;
     fnn_int i;
-#define FNN_GRAD(i) ((i) < n_decay ? g[i] + wd * p[i] : g[i])
+#define FNN_GRAD(i) (g[i] + wd * p[i])
     switch (opt->kind) {
     case FNN_OPTIM_SGD: {
         const real_t mu = (real_t)opt->momentum;
         if (opt->nesterov) {
-            #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-            for (i = 0; i < n; ++i) {
+            #pragma omp simd reduction(+ : ss)
+            for (i = lo; i < hi; ++i) {
+                ss += (double)p[i] * (double)p[i];
                 real_t gi = FNN_GRAD(i);
                 real_t v = mu * s0[i] - lrr * gi;
                 s0[i] = v;
                 p[i] += mu * v - lrr * gi;
             }
         } else {
-            #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-            for (i = 0; i < n; ++i) {
+            #pragma omp simd reduction(+ : ss)
+            for (i = lo; i < hi; ++i) {
+                ss += (double)p[i] * (double)p[i];
                 real_t v = mu * s0[i] - lrr * FNN_GRAD(i);
                 s0[i] = v;
                 p[i] += v;
@@ -34,8 +39,9 @@ int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, do
         break;
     }
     case FNN_OPTIM_ADAGRAD:
-        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-        for (i = 0; i < n; ++i) {
+        #pragma omp simd reduction(+ : ss)
+        for (i = lo; i < hi; ++i) {
+                ss += (double)p[i] * (double)p[i];
             real_t gi = FNN_GRAD(i);
             real_t s = s0[i] + gi * gi;
             s0[i] = s;
@@ -44,8 +50,9 @@ int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, do
         break;
     case FNN_OPTIM_RMSPROP: {
         const real_t rho = (real_t)opt->rho, omr = (real_t)(1.0 - opt->rho);
-        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-        for (i = 0; i < n; ++i) {
+        #pragma omp simd reduction(+ : ss)
+        for (i = lo; i < hi; ++i) {
+                ss += (double)p[i] * (double)p[i];
             real_t gi = FNN_GRAD(i);
             real_t s = rho * s0[i] + omr * gi * gi;
             s0[i] = s;
@@ -55,8 +62,9 @@ int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, do
     }
     case FNN_OPTIM_ADADELTA: {
         const real_t rho = (real_t)opt->rho, omr = (real_t)(1.0 - opt->rho);
-        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-        for (i = 0; i < n; ++i) {
+        #pragma omp simd reduction(+ : ss)
+        for (i = lo; i < hi; ++i) {
+                ss += (double)p[i] * (double)p[i];
             real_t gi = FNN_GRAD(i);
             real_t s = rho * s0[i] + omr * gi * gi;
             real_t u = FNN_SQRT(s1[i] + eps) / FNN_SQRT(s + eps) * gi;
@@ -71,8 +79,9 @@ int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, do
         const real_t omb1 = (real_t)(1.0 - opt->beta1), omb2 = (real_t)(1.0 - opt->beta2);
         const real_t step = (real_t)(lr * sqrt(1.0 - pow(opt->beta2, (double)t)) /
                                      (1.0 - pow(opt->beta1, (double)t)));
-        #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-        for (i = 0; i < n; ++i) {
+        #pragma omp simd reduction(+ : ss)
+        for (i = lo; i < hi; ++i) {
+                ss += (double)p[i] * (double)p[i];
             real_t gi = FNN_GRAD(i);
             real_t m = b1 * s0[i] + omb1 * gi;
             real_t v = b2 * s1[i] + omb2 * gi * gi;
@@ -83,9 +92,46 @@ int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, do
         break;
     }
     default:
-        return FNN_EINVAL;
+        break;
     }
 #undef FNN_GRAD
+    return ss;
+}
+
+/* The update of entries [lo, hi) of a buffer of n (state rows are n apart),
+ * serially: callers split [0, n) between threads. Adds to *sumsq (when not
+ * NULL) the sum of squares of the decayed entries before the update: the
+ * L2 penalty of the weights this step's gradient was computed at. */
+int FNN_SFX(fnn_optim_range)(const fnn_optim *opt, fnn_int lo, fnn_int hi, fnn_int n,
+                             fnn_int n_decay, double l2, double lr, int64_t t,
+                             real_t *restrict p, const real_t *restrict g,
+                             real_t *restrict state, double *sumsq)
+{
+    if (fnn_optim_state_per_param(opt->kind) == 0) return FNN_EINVAL;
+    const fnn_int mid = n_decay < lo ? lo : (n_decay > hi ? hi : n_decay);
+    double ss = 0.0;
+    if (lo < mid)
+        ss = FNN_SFX(fnn_optim_segment)(opt, lo, mid, n, (real_t)l2, lr, t, p, g, state);
+    if (mid < hi)
+        FNN_SFX(fnn_optim_segment)(opt, mid, hi, n, (real_t)0, lr, t, p, g, state);
+    if (sumsq) *sumsq += ss;
+    return FNN_OK;
+}
+
+
+int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, double l2,
+                            double lr, int64_t t, real_t *restrict p,
+                            const real_t *restrict g, real_t *restrict state, int n_threads)
+{
+    if (n < 0 || n_decay < 0 || n_decay > n || t < 1) return FNN_EINVAL;
+    if (fnn_optim_state_per_param(opt->kind) == 0) return FNN_EINVAL;
+    const int nt = fnn_threads_for(n, n_threads);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        fnn_int lo, hi;
+        fnn_span(n, 16, fnn_thread_id(), fnn_team_size(), &lo, &hi);
+        FNN_SFX(fnn_optim_range)(opt, lo, hi, n, n_decay, l2, lr, t, p, g, state, NULL);
+    }
     return FNN_OK;
 }
 

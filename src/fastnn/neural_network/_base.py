@@ -28,7 +28,7 @@ from fastnn.nn._network import Network
 from fastnn.optimizers import Adam, Constant, Optimizer, Schedule, get_optimizer, get_schedule
 from fastnn.optimizers._rules import SGD
 from fastnn.utils._labels import encode_labels
-from fastnn.utils._threads import blas_threads, effective_n_threads
+from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
 SOLVERS = ("lbfgs", "sgd", "adam", "rmsprop", "adagrad", "adadelta")
 PREDICT_BATCH = 4096
@@ -244,7 +244,8 @@ class BaseNetwork:
         dtype = self._work_dtype(X)
         Xf = self._flat(X, dtype)
         sw = self._sample_weight(sample_weight, X, Y, dtype)
-        with blas_threads(self._n_threads):
+        # the engine splits every GEMM between its own threads: BLAS runs on one
+        with blas_single_thread():
             if first_pass:
                 network = self._build(X, n_outputs, loss)
                 self._loss_name = loss
@@ -459,7 +460,7 @@ class BaseNetwork:
         self._sync()
         Xf = self._flat(X, self._params.dtype)
         n_threads = effective_n_threads(self.n_threads)
-        with blas_threads(n_threads):
+        with blas_single_thread():
             return self.network_.net.predict(Xf, self._params, self._stats, PREDICT_BATCH,
                                              n_threads)
 

@@ -87,14 +87,6 @@ def blas_single_thread(active=True):
         yield
 
 
-@contextmanager
-def blas_threads(n_threads):
-    """Cap the BLAS library at n_threads inside the block (the network engine
-    calls BLAS between its own OpenMP loops, never inside them)."""
-    with _threadpool_controller().limit(limits=max(1, int(n_threads)), user_api="blas"):
-        yield
-
-
 def blas_info():
     """Descriptions of the BLAS libraries loaded in this process."""
     return [
