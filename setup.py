@@ -82,6 +82,9 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+HEADERS = sorted(os.path.join(CSRC, f) for f in os.listdir(CSRC) if f.endswith(".h"))
+
+
 def extensions():
     from Cython.Build import cythonize
 
@@ -92,6 +95,8 @@ def extensions():
             sources=["src/" + name.replace(".", "/") + ".pyx"]
             + [os.path.join(CSRC, c) for c in csources],
             include_dirs=[CSRC],
+            # every kernel header: editing a shared body rebuilds its users
+            depends=HEADERS,
         )
         for name, csources in EXTENSIONS.items()
     ]

@@ -1,13 +1,13 @@
 """Side-by-side timings of fastnn and its anchors, one run, medians and ratios.
 
-    python benchmarks/compare.py [--repeat 5] [--quick]
+    python benchmarks/compare.py [--repeat 5] [--quick] [--only linear|nn]
 
-For each workload: fastnn's median fit time, each anchor's median, the ratio
-(anchor / fastnn, > 1 means fastnn is faster) and the score both reach. Times
-are medians over --repeat runs after one warm-up; these machines are noisy,
-so read the ratios, not the absolute times. PyTorch rows appear only when
-torch is installed (none yet: the network workloads come with the network
-estimators).
+For each workload: fastnn's median time, each anchor's median, the ratio
+(anchor / fastnn, > 1 means fastnn is faster) and, for fits, the score both
+reach. Times are medians over --repeat runs after one warm-up; these
+machines are noisy, so read the ratios, not the absolute times. PyTorch rows
+appear only when torch is installed; they use torch's CPU build with as many
+threads as fastnn (torch.set_num_threads).
 """
 import argparse
 import os
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
 
+import _nn_workloads as nnw  # noqa: E402
 from _workloads import binary_data, regression_data  # noqa: E402
 
 
@@ -36,12 +37,12 @@ def median_time(fit, repeat):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="20000 rows instead of 200000")
+    ap.add_argument("--quick", action="store_true", help="a tenth of the rows")
+    ap.add_argument("--only", choices=["linear", "nn"], help="one family of workloads")
     args = ap.parse_args()
     n = 20_000 if args.quick else 200_000
 
     import sklearn
-    import sklearn.linear_model as sk
 
     import fastnn
 
@@ -54,12 +55,25 @@ def main():
         tf, ef = median_time(fast_fit, args.repeat)
         for name, fit in anchors:
             ta, ea = median_time(fit, args.repeat)
-            rows.append((workload, name, tf, ta, ta / tf, score(ef), score(ea)))
-            print(f"{workload:38s} vs {name:30s} fastnn {tf * 1e3:8.1f} ms  anchor "
-                  f"{ta * 1e3:8.1f} ms  ratio {ta / tf:6.2f}x  score {score(ef):.5f} / "
-                  f"{score(ea):.5f}", flush=True)
+            sf, sa = (score(ef), score(ea)) if score else (None, None)
+            rows.append((workload, name, tf, ta, ta / tf, sf, sa))
+            tail = f"  score {sf:.5f} / {sa:.5f}" if score else ""
+            print(f"{workload:40s} vs {name:32s} fastnn {tf * 1e3:9.2f} ms  anchor "
+                  f"{ta * 1e3:9.2f} ms  ratio {ta / tf:6.2f}x{tail}", flush=True)
 
     warnings.simplefilter("ignore")
+    if args.only != "nn":
+        linear_workloads(n, bench)
+    if args.only != "linear":
+        nn_workloads(args, bench)
+    return rows
+
+
+def linear_workloads(n, bench):
+    import sklearn.linear_model as sk
+
+    import fastnn
+
     for dtype in (np.float64, np.float32):
         tag = "f64" if dtype == np.float64 else "f32"
         X, y = binary_data(n=n, dtype=dtype)
@@ -78,7 +92,40 @@ def main():
               lambda: fastnn.LinearRegression(alpha=1.0).fit(X, y),
               [("sklearn Ridge(alpha=1)", lambda: sk.Ridge(alpha=1.0).fit(X, y))],
               lambda e: e.score(X, y))
-    return rows
+
+
+def nn_workloads(args, bench):
+    """Seconds per epoch (per step for the kernels), fastnn vs PyTorch and
+    scikit-learn on the same architecture, optimizer and data."""
+    from fastnn.utils import effective_n_threads
+
+    try:
+        import torch
+
+        torch.set_num_threads(effective_n_threads(None))
+    except ImportError:
+        torch = None
+        print("PyTorch is not installed: its rows are skipped")
+    scale = 10 if args.quick else 1
+    cases = [("MLP 784-256-128-10 b256", 60_000 // scale, 784, (256, 128), 256, True),
+             ("MLP 784-256-128-10 b32", 60_000 // scale, 784, (256, 128), 32, True),
+             ("MLP 20-64-10 b32", 100_000 // scale, 20, (64,), 32, False)]
+    for name, n, p, hidden, bs, with_sklearn_f32 in cases:
+        X, y = nnw.classification_data(n, p, 10)
+        anchors = []
+        if torch is not None:
+            anchors.append(("PyTorch f32 (fused Adam)", nnw.torch_epoch(X, y, hidden, bs)))
+        X64 = X.astype(np.float64)
+        anchors.append(("sklearn f64", nnw.sklearn_epoch(X64, y, hidden, bs)))
+        if with_sklearn_f32:
+            anchors.append(("sklearn f32", nnw.sklearn_epoch(X, y, hidden, bs)))
+        bench(f"{name} f32, epoch", nnw.fastnn_epoch(X, y, hidden, bs), anchors, None)
+    if torch is not None:
+        n = 10_000_000 // scale
+        bench(f"Adam step {n} f32 params", nnw.fastnn_adam_step(n),
+              [("PyTorch fused Adam", nnw.torch_adam_step(n))], None)
+        bench("BatchNorm fwd+bwd 256x1024 f32", nnw.fastnn_batchnorm(256, 1024),
+              [("PyTorch BatchNorm1d", nnw.torch_batchnorm(256, 1024))], None)
 
 
 if __name__ == "__main__":

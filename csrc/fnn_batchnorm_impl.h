@@ -9,8 +9,70 @@
  * s_off: running mean then running variance. Sums in double.
  * Team-parallel over channels; every pass walks the rows in memory order
  * with per-channel accumulators (fixed: 4 x channels doubles: mean, 1/std,
- * and two sums). */
+ * and two per-channel sums or coefficients). */
 #include "fnn_real.h"
+
+/* acc[c] += sum over the S positions of channel c of f(x) for one row's
+ * channels [c0, c1); f is x or (x - mean[c])^2. */
+FNN_SIMD_CLONES
+static void FNN_SFX(fnn_bn_row_sums)(const real_t *restrict x, fnn_int c0, fnn_int c1,
+                                     fnn_int S, const double *restrict mean,
+                                     double *restrict acc)
+{
+    if (S == 1) {
+        if (mean) {
+            #pragma omp simd
+            for (fnn_int c = c0; c < c1; ++c) {
+                const double d = (double)x[c] - mean[c];
+                acc[c] += d * d;
+            }
+        } else {
+            #pragma omp simd
+            for (fnn_int c = c0; c < c1; ++c) acc[c] += (double)x[c];
+        }
+        return;
+    }
+    for (fnn_int c = c0; c < c1; ++c) {
+        const real_t *restrict xc = x + c * S;
+        const double mc = mean ? mean[c] : 0.0;
+        double s = 0.0;
+        if (mean) {
+            #pragma omp simd reduction(+ : s)
+            for (fnn_int q = 0; q < S; ++q) s += ((double)xc[q] - mc) * ((double)xc[q] - mc);
+        } else {
+            #pragma omp simd reduction(+ : s)
+            for (fnn_int q = 0; q < S; ++q) s += (double)xc[q];
+        }
+        acc[c] += s;
+    }
+}
+
+/* out = a[c] x + b[c] over one row's channels [c0, c1), and xhat = (x -
+ * mean[c]) inv[c] when xhat is not NULL. */
+FNN_SIMD_CLONES
+static void FNN_SFX(fnn_bn_row_affine)(const real_t *restrict x, real_t *restrict out,
+                                       real_t *restrict xhat, fnn_int c0, fnn_int c1, fnn_int S,
+                                       const double *restrict a, const double *restrict b,
+                                       const double *restrict mean, const double *restrict inv)
+{
+    for (fnn_int c = c0; c < c1; c += (S == 1 ? c1 - c0 : 1)) {
+        const fnn_int lo = S == 1 ? c0 : c * S, hi = S == 1 ? c1 : (c + 1) * S;
+        if (S == 1) {
+            #pragma omp simd
+            for (fnn_int e = lo; e < hi; ++e) {
+                out[e] = (real_t)(a[e] * (double)x[e] + b[e]);
+                if (xhat) xhat[e] = (real_t)(((double)x[e] - mean[e]) * inv[e]);
+            }
+        } else {
+            const double ac = a[c], bc = b[c], mc = mean[c], ic = inv[c];
+            #pragma omp simd
+            for (fnn_int e = lo; e < hi; ++e) {
+                out[e] = (real_t)(ac * (double)x[e] + bc);
+                if (xhat) xhat[e] = (real_t)(((double)x[e] - mc) * ic);
+            }
+        }
+    }
+}
 
 static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const real_t *in,
                                            real_t *out, real_t *xhat, double *fixed,
@@ -25,27 +87,13 @@ static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const 
     fnn_int c0, c1;
     fnn_span(C, 16, tid, nt, &c0, &c1);
     if (c0 >= c1) return;
-    const fnn_int e0 = c0 * S, e1 = c1 * S; /* this thread's slice of each row */
     if (training) {
         for (fnn_int c = c0; c < c1; ++c) s1[c] = s2[c] = 0.0;
-        for (fnn_int i = 0; i < m; ++i) {
-            const real_t *x = in + i * F;
-            if (S == 1) {
-                for (fnn_int c = c0; c < c1; ++c) s1[c] += (double)x[c];
-            } else {
-                for (fnn_int c = c0; c < c1; ++c)
-                    for (fnn_int q = 0; q < S; ++q) s1[c] += (double)x[c * S + q];
-            }
-        }
+        for (fnn_int i = 0; i < m; ++i)
+            FNN_SFX(fnn_bn_row_sums)(in + i * F, c0, c1, S, NULL, s1);
         for (fnn_int c = c0; c < c1; ++c) mean[c] = s1[c] / N;
-        for (fnn_int i = 0; i < m; ++i) {
-            const real_t *x = in + i * F;
-            for (fnn_int e = e0; e < e1; ++e) {
-                const fnn_int c = S == 1 ? e : e / S;
-                const double dv = (double)x[e] - mean[c];
-                s2[c] += dv * dv;
-            }
-        }
+        for (fnn_int i = 0; i < m; ++i)
+            FNN_SFX(fnn_bn_row_sums)(in + i * F, c0, c1, S, mean, s2);
         for (fnn_int c = c0; c < c1; ++c) {
             const double var = s2[c] / N;
             if (update_stats) {
@@ -63,19 +111,59 @@ static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const 
             invstd[c] = 1.0 / sqrt((double)rvar[c] + L->eps);
         }
     }
-    /* out = gamma xhat + beta as a per-channel affine map of x */
+    /* out = gamma xhat + beta as a per-channel affine map a x + b */
     for (fnn_int c = c0; c < c1; ++c) {
         s1[c] = (double)gamma[c] * invstd[c];
         s2[c] = (double)beta[c] - s1[c] * mean[c];
     }
-    for (fnn_int i = 0; i < m; ++i) {
-        const real_t *x = in + i * F;
-        real_t *o = out + i * F, *xh = xhat ? xhat + i * F : NULL;
-        for (fnn_int e = e0; e < e1; ++e) {
-            const fnn_int c = S == 1 ? e : e / S;
-            o[e] = (real_t)(s1[c] * (double)x[e] + s2[c]);
-            if (xh) xh[e] = (real_t)(((double)x[e] - mean[c]) * invstd[c]);
+    for (fnn_int i = 0; i < m; ++i)
+        FNN_SFX(fnn_bn_row_affine)(in + i * F, out + i * F, xhat ? xhat + i * F : NULL, c0, c1,
+                                   S, s1, s2, mean, invstd);
+}
+
+/* dg[c] += sum d xhat, db[c] += sum d over one row's channels [c0, c1). */
+FNN_SIMD_CLONES
+static void FNN_SFX(fnn_bn_row_grads)(const real_t *restrict d, const real_t *restrict xh,
+                                      fnn_int c0, fnn_int c1, fnn_int S, double *restrict dg,
+                                      double *restrict db)
+{
+    if (S == 1) {
+        #pragma omp simd
+        for (fnn_int c = c0; c < c1; ++c) {
+            dg[c] += (double)d[c] * (double)xh[c];
+            db[c] += (double)d[c];
         }
+        return;
+    }
+    for (fnn_int c = c0; c < c1; ++c) {
+        double g = 0.0, b = 0.0;
+        #pragma omp simd reduction(+ : g, b)
+        for (fnn_int q = c * S; q < (c + 1) * S; ++q) {
+            g += (double)d[q] * (double)xh[q];
+            b += (double)d[q];
+        }
+        dg[c] += g;
+        db[c] += b;
+    }
+}
+
+/* d = k[c] (d - u[c] - xhat v[c]) over one row's channels [c0, c1). */
+FNN_SIMD_CLONES
+static void FNN_SFX(fnn_bn_row_din)(real_t *restrict d, const real_t *restrict xh, fnn_int c0,
+                                    fnn_int c1, fnn_int S, const double *restrict k,
+                                    const double *restrict u, const double *restrict v)
+{
+    if (S == 1) {
+        #pragma omp simd
+        for (fnn_int c = c0; c < c1; ++c)
+            d[c] = (real_t)(k[c] * ((double)d[c] - u[c] - (double)xh[c] * v[c]));
+        return;
+    }
+    for (fnn_int c = c0; c < c1; ++c) {
+        const double kc = k[c], uc = u[c], vc = v[c];
+        #pragma omp simd
+        for (fnn_int q = c * S; q < (c + 1) * S; ++q)
+            d[q] = (real_t)(kc * ((double)d[q] - uc - (double)xh[q] * vc));
     }
 }
 
@@ -86,22 +174,14 @@ static void FNN_SFX(fnn_batchnorm_backward)(const fnn_layer *L, fnn_int m, const
 {
     const fnn_int C = L->channels, S = L->spatial, F = C * S;
     const real_t *gamma = params + L->b_off;
-    const double *invstd = fixed + C;
-    double *dg = fixed + 2 * C, *db = fixed + 3 * C;
+    double *invstd = fixed + C, *dg = fixed + 2 * C, *db = fixed + 3 * C;
     const double N = (double)(m * S);
     fnn_int c0, c1;
     fnn_span(C, 16, tid, nt, &c0, &c1);
     if (c0 >= c1) return;
-    const fnn_int e0 = c0 * S, e1 = c1 * S;
     for (fnn_int c = c0; c < c1; ++c) dg[c] = db[c] = 0.0;
-    for (fnn_int i = 0; i < m; ++i) {
-        const real_t *di = d + i * F, *xh = xhat + i * F;
-        for (fnn_int e = e0; e < e1; ++e) {
-            const fnn_int c = S == 1 ? e : e / S;
-            dg[c] += (double)di[e] * (double)xh[e];
-            db[c] += (double)di[e];
-        }
-    }
+    for (fnn_int i = 0; i < m; ++i)
+        FNN_SFX(fnn_bn_row_grads)(d + i * F, xhat + i * F, c0, c1, S, dg, db);
     if (!L->frozen) {
         for (fnn_int c = c0; c < c1; ++c) {
             grad[L->b_off + c] = (real_t)dg[c];
@@ -109,15 +189,15 @@ static void FNN_SFX(fnn_batchnorm_backward)(const fnn_layer *L, fnn_int m, const
         }
     }
     if (!want_din) return;
-    for (fnn_int i = 0; i < m; ++i) {
-        real_t *di = d + i * F;
-        const real_t *xh = xhat + i * F;
-        for (fnn_int e = e0; e < e1; ++e) {
-            const fnn_int c = S == 1 ? e : e / S;
-            const double k = (double)gamma[c] * invstd[c] / N;
-            di[e] = (real_t)(k * (N * (double)di[e] - db[c] - (double)xh[e] * dg[c]));
-        }
+    /* d_in = gamma inv / N (N d - db - xhat dg) = k (d - db/N - xhat dg/N):
+     * invstd becomes k, dg and db their means (this batch's last use of them) */
+    for (fnn_int c = c0; c < c1; ++c) {
+        invstd[c] = (double)gamma[c] * invstd[c];
+        db[c] /= N;
+        dg[c] /= N;
     }
+    for (fnn_int i = 0; i < m; ++i)
+        FNN_SFX(fnn_bn_row_din)(d + i * F, xhat + i * F, c0, c1, S, invstd, db, dg);
 }
 
 #include "fnn_real_end.h"

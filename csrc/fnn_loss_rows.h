@@ -44,14 +44,28 @@ static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, co
                 for (fnn_int j = 0; j < k; ++j)
                     gi[j] = (real_t)(gs * (exp((double)zi[j] - lse) - (j == c ? 1.0 : 0.0)));
             }
+        } else if (kind == FNN_LOSS_SQUARED) {
+            /* the commonest wide case (autoencoders, regression): vectorised */
+            const real_t *yi = y + i * k;
+            if (gi) {
+                #pragma omp simd reduction(+ : li)
+                for (fnn_int j = 0; j < k; ++j) {
+                    const double d = (double)zi[j] - (double)yi[j];
+                    li += 0.5 * d * d;
+                    gi[j] = (real_t)(gs * d);
+                }
+            } else {
+                #pragma omp simd reduction(+ : li)
+                for (fnn_int j = 0; j < k; ++j) {
+                    const double d = (double)zi[j] - (double)yi[j];
+                    li += 0.5 * d * d;
+                }
+            }
         } else {
             const real_t *yi = y + i * k;
             for (fnn_int j = 0; j < k; ++j) {
                 double zj = (double)zi[j], yj = (double)yi[j], d;
-                if (kind == FNN_LOSS_SQUARED) {
-                    d = zj - yj;
-                    li += 0.5 * d * d;
-                } else if (kind == FNN_LOSS_LOGISTIC) {
+                if (kind == FNN_LOSS_LOGISTIC) {
                     double sig;
                     double lj = FNN_SFX(fnn_softplus_sigmoid)(zj, &sig) - yj * zj;
                     if (clip && (sig < lo_p || sig > hi_p)) {

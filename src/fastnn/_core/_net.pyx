@@ -119,9 +119,19 @@ cdef class Net:
     def __reduce__(self):
         return (Net, self.spec)
 
-    cdef object _workspace(self, fnn_int batch, bint f32):
+    def workspace_size(self, fnn_int batch, dtype):
+        """Bytes of workspace a call on batches of up to ``batch`` rows needs."""
+        f32 = np.dtype(dtype) == np.float32
+        return (fnn_net_workspace_f32(&self.c, batch) if f32
+                else fnn_net_workspace_f64(&self.c, batch))
+
+    cdef object _workspace(self, fnn_int batch, bint f32, object work=None):
+        """The caller's ``work`` (a float64 array) when large enough, else a new one."""
         cdef size_t need = (fnn_net_workspace_f32(&self.c, batch) if f32
                             else fnn_net_workspace_f64(&self.c, batch))
+        if work is not None and work.dtype == np.float64 and work.flags.c_contiguous and \
+                work.nbytes >= need:
+            return work, need
         return np.empty(need // 8 + 8, dtype=np.float64), need
 
     cdef int _check_params(self, object params, object stats, object dtype) except -1:
@@ -181,9 +191,10 @@ cdef class Net:
     def loss_grad(self, const floating[:, ::1] X, const floating[::1] y, sample_weight,
                   const floating[::1] params, floating[::1] stats, floating[::1] grad,
                   const int64_t[::1] rows=None, double scale=1.0, uint64_t seed=0,
-                  bint update_stats=False, want_dX=False, int n_threads=1):
+                  bint update_stats=False, want_dX=False, int n_threads=1, work=None):
         """Train-mode loss sum over the rows (all when None), one batch; writes
-        grad = scale * d(sum_i sw_i loss_i)/d(params). Returns (loss sum, dX or None)."""
+        grad = scale * d(sum_i sw_i loss_i)/d(params). Returns (loss sum, dX or None).
+        ``work``: an optional float64 workspace of workspace_size(m) bytes, reused."""
         cdef bint f32 = floating is float
         dtype = np.float32 if f32 else np.float64
         Xa = np.asarray(X)
@@ -201,7 +212,7 @@ cdef class Net:
         if m < 1:
             raise ValueError("loss_grad needs at least one row")
         dX = np.empty((m, self.in_size), dtype=dtype) if want_dX else None
-        work, need = self._workspace(m, f32)
+        work, need = self._workspace(m, f32, work)
         cdef void *wp = _ptr_or_null(work)
         cdef void *dxp = _ptr_or_null(dX)
         cdef const void *swp = _ptr_or_null(sw)
