@@ -59,15 +59,3 @@ def bench_ridge(benchmark, regression, impl):
         else (lambda: sk.Ridge(alpha=1.0).fit(X, y))
     est = benchmark(fit)
     assert est.score(X, y) > 0.99
-
-
-@pytest.mark.benchmark(group="adam-step-1M-f32")
-def bench_adam_step(benchmark):
-    from fastnn._core._optim import UpdateRule
-
-    n = 1_000_000
-    p = np.zeros(n, np.float32)
-    g = np.random.default_rng(0).normal(size=n).astype(np.float32)
-    s = np.zeros(2 * n, np.float32)
-    rule = UpdateRule("adam")
-    benchmark(lambda: rule.step(p, g, s, 1e-3, 1, 0.0, None, 2))

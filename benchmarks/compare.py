@@ -51,10 +51,11 @@ def main():
           f"ratio = anchor time / fastnn time\n")
     rows = []
 
-    def bench(workload, fast_fit, anchors, score):
-        tf, ef = median_time(fast_fit, args.repeat)
+    def bench(workload, fast_fit, anchors, score, repeat=None):
+        repeat = repeat or args.repeat
+        tf, ef = median_time(fast_fit, repeat)
         for name, fit in anchors:
-            ta, ea = median_time(fit, args.repeat)
+            ta, ea = median_time(fit, repeat)
             sf, sa = (score(ef), score(ea)) if score else (None, None)
             rows.append((workload, name, tf, ta, ta / tf, sf, sa))
             tail = f"  score {sf:.5f} / {sa:.5f}" if score else ""
@@ -123,9 +124,9 @@ def nn_workloads(args, bench):
     if torch is not None:
         n = 10_000_000 // scale
         bench(f"Adam step {n} f32 params", nnw.fastnn_adam_step(n),
-              [("PyTorch fused Adam", nnw.torch_adam_step(n))], None)
+              [("PyTorch fused Adam", nnw.torch_adam_step(n))], None, repeat=50)
         bench("BatchNorm fwd+bwd 256x1024 f32", nnw.fastnn_batchnorm(256, 1024),
-              [("PyTorch BatchNorm1d", nnw.torch_batchnorm(256, 1024))], None)
+              [("PyTorch BatchNorm1d", nnw.torch_batchnorm(256, 1024))], None, repeat=200)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,13 @@ def _row(name, est, X_tr, y_tr, X_te, y_te):
 
 def main():
     import sklearn.linear_model as sk
+    import sklearn.neural_network as skn
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
     import fastnn
+    from fastnn.layers import Activation, BatchNorm, Dense
 
     fastnn.show_config()
     tasks = []
@@ -50,6 +52,21 @@ def main():
         ("fastnn LogisticRegression(solver='adam')",
          fastnn.LogisticRegression(solver="adam", learning_rate_init=0.01, batch_size=64,
                                    max_iter=100, random_state=0)),
+        ("fastnn MLPClassifier(100 relu, adam)", fastnn.MLPClassifier(random_state=0)),
+        ("sklearn MLPClassifier(100 relu, adam)", skn.MLPClassifier(random_state=0)),
+        ("fastnn MLPClassifier(batch_norm, dropout)",
+         fastnn.MLPClassifier((128, 64), batch_norm=True, dropout=0.2, max_iter=60,
+                              learning_rate_init=0.003, random_state=0)),
+        ("fastnn NeuralNetClassifier(Dense,BN,elu)",
+         fastnn.NeuralNetClassifier([Dense(128), BatchNorm(), Activation("elu"),
+                                     Dense(64, "relu")], max_iter=60, random_state=0)),
+    ]))
+    X, y = load_diabetes(return_X_y=True)
+    tasks.append(("diabetes (MLP regression, R^2)", X, (y - y.mean()) / y.std(), [
+        ("fastnn MLPRegressor(32, lbfgs, alpha=10)",
+         fastnn.MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", alpha=10.0, max_iter=300, random_state=0)),
+        ("sklearn MLPRegressor(32, lbfgs, alpha=10)",
+         skn.MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", alpha=10.0, max_iter=300, random_state=0)),
     ]))
     for title, X, y, models in tasks:
         X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
@@ -61,7 +78,7 @@ def main():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 name, score, seconds = _row(name, est, X_tr, y_tr, X_te, y_te)
-            print(f"  {name:42s} score {score:.4f}   fit {seconds * 1000:8.2f} ms")
+            print(f"  {name:44s} score {score:.4f}   fit {seconds * 1000:8.2f} ms")
     return 0
 
 

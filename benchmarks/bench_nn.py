@@ -1,0 +1,74 @@
+"""pytest-benchmark groups for the network engine: fastnn, PyTorch (skipped
+without torch) and scikit-learn side by side per workload.
+
+    pytest benchmarks/bench_nn.py --benchmark-only
+
+FASTNN_BENCH_SCALE=10 divides the data sizes by 10. Timings are never
+asserted; compare.py prints the same workloads as ratios.
+"""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _nn_workloads as nnw  # noqa: E402
+
+SCALE = int(os.environ.get("FASTNN_BENCH_SCALE", 1))
+MLPS = {
+    "mlp784-b256": (60_000 // SCALE, 784, (256, 128), 256),
+    "mlp784-b32": (60_000 // SCALE, 784, (256, 128), 32),
+    "mlp20-b32": (100_000 // SCALE, 20, (64,), 32),
+}
+IMPLS = ["fastnn", "torch", "sklearn-f64"]
+
+
+def _torch():
+    torch = pytest.importorskip("torch")
+    from fastnn.utils import effective_n_threads
+
+    torch.set_num_threads(effective_n_threads(None))
+    return torch
+
+
+@pytest.fixture(scope="module", params=sorted(MLPS))
+def mlp_case(request):
+    n, p, hidden, bs = MLPS[request.param]
+    X, y = nnw.classification_data(n, p, 10)
+    return request.param, X, y, hidden, bs
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def bench_mlp_epoch(benchmark, mlp_case, impl):
+    name, X, y, hidden, bs = mlp_case
+    benchmark.group = f"{name}-epoch"
+    if impl == "fastnn":
+        epoch = nnw.fastnn_epoch(X, y, hidden, bs)
+    elif impl == "torch":
+        _torch()
+        epoch = nnw.torch_epoch(X, y, hidden, bs)
+    else:
+        epoch = nnw.sklearn_epoch(X.astype(np.float64), y, hidden, bs)
+    epoch()  # warm-up
+    benchmark.pedantic(epoch, rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="adam-step-10M-f32")
+@pytest.mark.parametrize("impl", ["fastnn", "torch"])
+def bench_adam_10m(benchmark, impl):
+    n = 10_000_000 // SCALE
+    if impl == "torch":
+        _torch()
+    step = nnw.fastnn_adam_step(n) if impl == "fastnn" else nnw.torch_adam_step(n)
+    benchmark(step)
+
+
+@pytest.mark.benchmark(group="batchnorm-256x1024-f32")
+@pytest.mark.parametrize("impl", ["fastnn", "torch"])
+def bench_batchnorm(benchmark, impl):
+    if impl == "torch":
+        _torch()
+    step = nnw.fastnn_batchnorm(256, 1024) if impl == "fastnn" else \
+        nnw.torch_batchnorm(256, 1024)
+    benchmark(step)
