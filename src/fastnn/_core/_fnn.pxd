@@ -1,6 +1,11 @@
 # Declarations of the C kernels in csrc/ (see each header's design note).
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
+# The two dtypes every kernel serves (one Cython body per call, like the C).
+ctypedef fused floating:
+    float
+    double
+
 cdef extern from "fnn_common.h" nogil:
     ctypedef int64_t fnn_int
     enum:

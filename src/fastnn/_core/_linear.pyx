@@ -13,21 +13,13 @@ from libc.stdint cimport int32_t, int64_t
 
 from fastnn._core._fnn cimport *
 from fastnn._core._blas cimport blas_table
-from fastnn._core._checks cimport check_rows
+from fastnn._core._checks cimport check_rows, check_status
 from fastnn._core._optim cimport UpdateRule
 
-ctypedef fused floating:
-    float
-    double
 
 
-cdef int _check(int status) except -1:
-    if status == FNN_EWORK:
-        raise RuntimeError("fastnn internal error: workspace too small")
-    if status != FNN_OK:
-        raise ValueError("invalid arguments to a linear kernel "
-                         "(e.g. a class index outside [0, n_classes))")
-    return 0
+cdef inline int _check(int status) except -1:
+    return check_status(status, "linear-model")
 
 
 cdef class LinearProblem:

@@ -5,13 +5,10 @@ it. Inputs are ``const`` memoryviews, so read-only arrays (memmaps) work; the
 gradient is written into ``grad`` (which may be ``z`` itself).
 """
 from fastnn._core._fnn cimport (
-    fnn_int, FNN_OK, fnn_loss_grad_f32, fnn_loss_grad_f64,
+    fnn_int, floating, FNN_OK, fnn_loss_grad_f32, fnn_loss_grad_f64,
     FNN_LOSS_SQUARED, FNN_LOSS_LOGISTIC, FNN_LOSS_MULTINOMIAL, FNN_LOSS_POISSON, FNN_LOSS_CLIP,
 )
 
-ctypedef fused floating:
-    float
-    double
 
 # or-ed into 'log_loss' / 'multinomial': the value uses probabilities clipped
 # to [eps, 1 - eps] (scikit-learn's MLP); the gradient is unchanged

@@ -15,12 +15,9 @@ from libc.string cimport memset
 
 from fastnn._core._fnn cimport *
 from fastnn._core._blas cimport blas_table
-from fastnn._core._checks cimport check_rows
+from fastnn._core._checks cimport check_rows, check_status
 from fastnn._core._optim cimport UpdateRule
 
-ctypedef fused floating:
-    float
-    double
 
 LAYER_KINDS = {"dense": FNN_LAYER_DENSE, "activation": FNN_LAYER_ACTIVATION,
                "dropout": FNN_LAYER_DROPOUT, "batchnorm": FNN_LAYER_BATCHNORM}
@@ -33,13 +30,8 @@ _DESCRIPTOR_FIELDS = ("kind", "activation", "act_param", "rate", "momentum", "ep
                       "b_off", "n_b", "s_off", "n_s", "frozen")
 
 
-cdef int _check(int status) except -1:
-    if status == FNN_EWORK:
-        raise RuntimeError("fastnn internal error: network workspace too small")
-    if status != FNN_OK:
-        raise ValueError("invalid arguments to the network kernels "
-                         "(e.g. a class index outside [0, n_classes))")
-    return 0
+cdef inline int _check(int status) except -1:
+    return check_status(status, "network")
 
 
 cdef inline void *_ptr_or_null(object arr):

@@ -8,14 +8,11 @@ the compiled epochs take them as they are.
 from libc.stdint cimport int64_t
 
 from fastnn._core._fnn cimport (
-    fnn_int, fnn_optim, FNN_OK, fnn_optim_state_per_param,
+    fnn_int, floating, fnn_optim, FNN_OK, fnn_optim_state_per_param,
     fnn_optim_step_f32, fnn_optim_step_f64,
     FNN_OPTIM_SGD, FNN_OPTIM_ADAGRAD, FNN_OPTIM_RMSPROP, FNN_OPTIM_ADADELTA, FNN_OPTIM_ADAM,
 )
 
-ctypedef fused floating:
-    float
-    double
 
 KINDS = {
     "sgd": FNN_OPTIM_SGD,

@@ -18,6 +18,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -32,6 +33,14 @@ from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
 SOLVERS = ("lbfgs", "sgd", "adam", "rmsprop", "adagrad", "adadelta")
 PREDICT_BATCH = 4096
+
+
+def store_init_params(est, params):
+    """Store __init__'s arguments (``locals()``) unchanged under their own
+    names, as scikit-learn requires; validation happens in fit."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(est, name, value)
 
 
 def _check_real(name, value, low=None, high=None, low_open=False, high_open=False):
@@ -479,9 +488,30 @@ class BaseNetwork:
         return raw
 
 
+def _stochastic(est):
+    if est.solver == "lbfgs":
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{est.solver} is not stochastic.")
+    return True
+
+
 class ClassifierMixinNetwork(BaseNetwork):
     """Targets of a classifier: binary -> one logistic output, multiclass ->
     softmax, multilabel indicator -> one logistic output per label."""
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Fit the model to X, y. ``validation_data=(X_val, y_val[, sw_val])``
+        scores that set after every epoch (and is what ``early_stopping``
+        watches, instead of a ``validation_fraction`` split)."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over X, y; ``classes`` (every label) is required on the first call."""
+        if not hasattr(self, "classes_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
     def _encode_targets(self, y, n, first_pass, incremental, classes):
         target_type = type_of_target(y, input_name="y")
@@ -575,6 +605,18 @@ class ClassifierMixinNetwork(BaseNetwork):
 class RegressorMixinNetwork(BaseNetwork):
     """Targets of a regressor: (n,) or (n, n_outputs) reals; identity output
     with the squared error, or exp output with the Poisson deviance."""
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Fit the model to X, y (see the classifiers' fit for validation_data)."""
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over X, y."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _encode_targets(self, y, n, first_pass, incremental, classes):
         y = np.asarray(y, dtype=np.float64)

@@ -12,19 +12,14 @@ activations 'leaky_relu' and 'elu'; ``class_weight``; ``n_threads``;
 import numbers
 
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils._available_if import available_if
 
 from fastnn.layers import Activation, BatchNorm, Dense, Dropout
-from fastnn.neural_network._base import ClassifierMixinNetwork, RegressorMixinNetwork
+from fastnn.neural_network._base import (
+    ClassifierMixinNetwork, RegressorMixinNetwork, store_init_params,
+)
 
 MLP_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu")
 
-
-def _stochastic(est):
-    if est.solver == "lbfgs":
-        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                             f"{est.solver} is not stochastic.")
-    return True
 
 
 class _MLPLayers:
@@ -80,48 +75,7 @@ class MLPClassifier(ClassifierMixin, _MLPLayers, ClassifierMixinNetwork, BaseEst
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, class_weight=None, n_threads=None,
                  dtype=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.class_weight = class_weight
-        self.n_threads = n_threads
-        self.dtype = dtype
-
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit the model to X, y. ``validation_data=(X_val, y_val[, sw_val])``
-        scores that set after every epoch (and is what ``early_stopping``
-        watches, instead of a ``validation_fraction`` split)."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
-
-    @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over X, y; ``classes`` (every label) is required on the first call."""
-        if not hasattr(self, "classes_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+        store_init_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -145,46 +99,7 @@ class MLPRegressor(RegressorMixin, _MLPLayers, RegressorMixinNetwork, BaseEstima
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, n_threads=None, dtype=None):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.n_threads = n_threads
-        self.dtype = dtype
-
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit the model to X, y (see MLPClassifier.fit for validation_data)."""
-        if self.loss not in ("squared_error", "poisson"):
-            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
-
-    @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over X, y."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        store_init_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,12 +12,12 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from fastnn.layers import Dense, Layer
-from fastnn.neural_network._base import ClassifierMixinNetwork, RegressorMixinNetwork
-from fastnn.neural_network._mlp import _stochastic
+from fastnn.neural_network._base import (
+    ClassifierMixinNetwork, RegressorMixinNetwork, store_init_params,
+)
 
 
 class _NeuralNetLayers:
@@ -111,45 +111,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetLayers, ClassifierMixinNetw
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  class_weight=None, n_threads=None, dtype=None):
-        self.layers = layers
-        self.input_shape = input_shape
-        self.init = init
-        self.freeze = freeze
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.class_weight = class_weight
-        self.n_threads = n_threads
-        self.dtype = dtype
-
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit to X, y; see MLPClassifier.fit."""
-        return self._fit(X, y, sample_weight=sample_weight, validation_data=validation_data)
-
-    @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over X, y; ``classes`` is required on the first call."""
-        if not hasattr(self, "classes_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+        store_init_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -170,45 +132,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetLayers, RegressorMixinNetwork
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, n_threads=None, dtype=None):
-        self.layers = layers
-        self.loss = loss
-        self.input_shape = input_shape
-        self.init = init
-        self.freeze = freeze
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.n_threads = n_threads
-        self.dtype = dtype
-
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit to X, y; see MLPClassifier.fit."""
-        if self.loss not in ("squared_error", "poisson"):
-            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
-        return self._fit(X, y, sample_weight=sample_weight, validation_data=validation_data)
-
-    @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over X, y."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        store_init_params(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
