@@ -26,7 +26,8 @@
  * the contract than the fields below.
  *
  * Calls:
- *   fnn_net_workspace   bytes of workspace for batches of up to `batch` rows
+ *   fnn_net_workspace   bytes of workspace for batches of up to `batch` rows, for
+ *                       training calls (training = 1) or predict (0)
  *   fnn_net_predict     eval-mode forward over n rows, in blocks: the last
  *                       layer's raw output (logits) into out (n x out_size)
  *   fnn_net_loss_grad   train-mode forward + loss + backward over m rows
@@ -78,8 +79,8 @@ typedef struct {
 /* Checks a descriptor (sizes chain, offsets in range); FNN_OK or FNN_EINVAL. */
 int fnn_net_check(const fnn_net *net);
 
-size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch);
-size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch);
+size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training);
+size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training);
 
 int fnn_net_predict_f32(const fnn_net *net, const float *params, const float *stats,
                         const float *X, fnn_int n, float *out, fnn_int batch, void *work,

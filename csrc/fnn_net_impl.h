@@ -13,10 +13,12 @@ typedef struct {
     real_t *d0, *d1;  /* ping-pong gradients, batch x the widest layer side */
 } FNN_SFX(fnn_net_ws);
 
-/* Carves `base` (NULL: only measures); returns the bytes used. */
-static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, char *base,
+/* Carves `base` (NULL: only measures); returns the bytes used. Prediction
+ * (training = 0) needs only the layers' outputs and fixed scratch. */
+static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int training, char *base,
                                       FNN_SFX(fnn_net_ws) *ws)
 {
+    const fnn_int T = training ? B : 0; /* rows of the training-only buffers */
     const int L = net->n_layers;
     const fnn_layer *last = &net->layers[L - 1];
     const fnn_int ky = FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1 : last->out_size;
@@ -35,17 +37,17 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, char *base,
     FNN_CARVE(fixed, double *, L);
     if (ws) { ws->act = act; ws->extra = extra; ws->fixed = fixed; }
     real_t *xb = NULL, *yb = NULL, *swb = NULL, *d0 = NULL, *d1 = NULL;
-    FNN_CARVE(xb, real_t, B * net->layers[0].in_size);
-    FNN_CARVE(yb, real_t, B * ky);
-    FNN_CARVE(swb, real_t, B);
-    FNN_CARVE(d0, real_t, B * widest);
-    FNN_CARVE(d1, real_t, B * widest);
+    FNN_CARVE(xb, real_t, T * net->layers[0].in_size);
+    FNN_CARVE(yb, real_t, T * ky);
+    FNN_CARVE(swb, real_t, T);
+    FNN_CARVE(d0, real_t, T * widest);
+    FNN_CARVE(d1, real_t, T * widest);
     if (ws) { ws->xb = xb; ws->yb = yb; ws->swb = swb; ws->d0 = d0; ws->d1 = d1; }
     for (int l = 0; l < L; ++l) {
         real_t *a = NULL, *e = NULL;
         double *f = NULL;
         FNN_CARVE(a, real_t, B * net->layers[l].out_size);
-        FNN_CARVE(e, real_t, B * fnn_layer_extra(&net->layers[l]));
+        FNN_CARVE(e, real_t, T * fnn_layer_extra(&net->layers[l]));
         FNN_CARVE(f, double, fnn_layer_fixed(&net->layers[l]));
         if (ws) { act[l] = a; extra[l] = e; fixed[l] = f; }
     }
@@ -53,10 +55,10 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, char *base,
     return off;
 }
 
-size_t FNN_SFX(fnn_net_workspace)(const fnn_net *net, fnn_int batch)
+size_t FNN_SFX(fnn_net_workspace)(const fnn_net *net, fnn_int batch, int training)
 {
     if (net->n_layers < 1 || batch < 1) return 0;
-    return FNN_SFX(fnn_net_layout)(net, batch, NULL, NULL);
+    return FNN_SFX(fnn_net_layout)(net, batch, training, NULL, NULL);
 }
 
 /* Threads worth using for batches of m rows: the GEMM work per batch (the
@@ -178,9 +180,9 @@ int FNN_SFX(fnn_net_predict)(const fnn_net *net, const real_t *params, const rea
                              size_t work_size, const fnn_blas *blas, int n_threads)
 {
     if (fnn_net_check(net) != FNN_OK || batch < 1 || n < 0) return FNN_EINVAL;
-    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch)) return FNN_EWORK;
+    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 0)) return FNN_EWORK;
     FNN_SFX(fnn_net_ws) ws;
-    FNN_SFX(fnn_net_layout)(net, batch, (char *)work, &ws);
+    FNN_SFX(fnn_net_layout)(net, batch, 0, (char *)work, &ws);
     const fnn_int ni = net->layers[0].in_size;
     const fnn_int no = net->layers[net->n_layers - 1].out_size;
     const int nt = FNN_SFX(fnn_net_threads)(net, fnn_min_i(batch, n), n_threads);
@@ -247,9 +249,9 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
                                void *work, size_t work_size, const fnn_blas *blas, int n_threads)
 {
     if (fnn_net_check(net) != FNN_OK || m < 1) return FNN_EINVAL;
-    if (work_size < FNN_SFX(fnn_net_workspace)(net, m)) return FNN_EWORK;
+    if (work_size < FNN_SFX(fnn_net_workspace)(net, m, 1)) return FNN_EWORK;
     FNN_SFX(fnn_net_ws) ws;
-    FNN_SFX(fnn_net_layout)(net, m, (char *)work, &ws);
+    FNN_SFX(fnn_net_layout)(net, m, 1, (char *)work, &ws);
     /* frozen parameters (and any a layer leaves alone) read as zero */
     memset(grad, 0, sizeof(real_t) * (size_t)net->n_params);
     const real_t *x = X, *yy = y, *ss = sw;
@@ -287,9 +289,9 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
 {
     if (fnn_net_check(net) != FNN_OK || batch < 1 || n < 1 || !perm) return FNN_EINVAL;
     if (fnn_optim_state_per_param(opt->kind) == 0 || *t < 0) return FNN_EINVAL;
-    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch)) return FNN_EWORK;
+    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 1)) return FNN_EWORK;
     FNN_SFX(fnn_net_ws) ws;
-    FNN_SFX(fnn_net_layout)(net, batch, (char *)work, &ws);
+    FNN_SFX(fnn_net_layout)(net, batch, 1, (char *)work, &ws);
     /* shared by the team */
     double total = 0.0, S = 0.0, w2 = 0.0, loss = 0.0;
     int status = FNN_OK;

@@ -150,8 +150,8 @@ cdef extern from "fnn_net.h" nogil:
         int loss
         fnn_int n_params, n_train, n_decay, n_stats
     int fnn_net_check(const fnn_net *net)
-    size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch)
-    size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch)
+    size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training)
+    size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training)
     int fnn_net_predict_f32(const fnn_net *net, const float *params, const float *stats,
                             const float *X, fnn_int n, float *out, fnn_int batch, void *work,
                             size_t work_size, const fnn_blas *blas, int n_threads)

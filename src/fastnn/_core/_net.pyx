@@ -111,16 +111,18 @@ cdef class Net:
     def __reduce__(self):
         return (Net, self.spec)
 
-    def workspace_size(self, fnn_int batch, dtype):
-        """Bytes of workspace a call on batches of up to ``batch`` rows needs."""
+    def workspace_size(self, fnn_int batch, dtype, bint training=True):
+        """Bytes of workspace a call on batches of up to ``batch`` rows needs
+        (training calls, or predict with training=False)."""
         f32 = np.dtype(dtype) == np.float32
-        return (fnn_net_workspace_f32(&self.c, batch) if f32
-                else fnn_net_workspace_f64(&self.c, batch))
+        return (fnn_net_workspace_f32(&self.c, batch, training) if f32
+                else fnn_net_workspace_f64(&self.c, batch, training))
 
-    cdef object _workspace(self, fnn_int batch, bint f32, object work=None):
+    cdef object _workspace(self, fnn_int batch, bint f32, object work=None,
+                           bint training=True):
         """The caller's ``work`` (a float64 array) when large enough, else a new one."""
-        cdef size_t need = (fnn_net_workspace_f32(&self.c, batch) if f32
-                            else fnn_net_workspace_f64(&self.c, batch))
+        cdef size_t need = (fnn_net_workspace_f32(&self.c, batch, training) if f32
+                            else fnn_net_workspace_f64(&self.c, batch, training))
         if work is not None and work.dtype == np.float64 and work.flags.c_contiguous and \
                 work.nbytes >= need:
             return work, need
@@ -162,7 +164,7 @@ cdef class Net:
         if n == 0:
             return out
         batch = max(1, min(batch, n))
-        work, need = self._workspace(batch, f32)
+        work, need = self._workspace(batch, f32, None, False)
         cdef void *wp = _ptr_or_null(work)
         cdef void *op = _ptr_or_null(out)
         cdef const void *sp = _ptr_or_null(np.asarray(stats))

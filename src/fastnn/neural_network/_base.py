@@ -353,7 +353,7 @@ class BaseNetwork:
     def _fit_stochastic(self, X, Y, Xf, Yf, sw, sample_weight, incremental, validation_data):
         opt, schedule = self._optimizer()
         validate = None
-        Xt, Yt, swt = Xf, Yf, sw
+        rows = None  # the training rows of X (all of them unless split)
         if self.early_stopping and validation_data is None:
             # scikit-learn stratifies single-output (binary) classifiers only
             stratify = Y.ravel() if is_classifier(self) and self.n_outputs_ == 1 else None
@@ -363,9 +363,8 @@ class BaseNetwork:
             if len(va) < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
-            Xt, Yt = np.ascontiguousarray(Xf[tr]), np.ascontiguousarray(
-                Yf.reshape(X.shape[0], -1)[tr]).ravel()
-            swt = None if sw is None else np.ascontiguousarray(sw[tr])
+            # train on X's rows in place (no copy of the training part)
+            rows = tr.astype(np.int64)
             Xv, Yv = Xf[va], Y[va]
             swv = None if sample_weight is None else np.asarray(sample_weight)[va]
             validate = self._validator(Xv, Yv, swv, encoded=True)
@@ -374,7 +373,7 @@ class BaseNetwork:
             swv = validation_data[2] if len(validation_data) > 2 else None
             Xv = self._flat(self._check_X(Xv, reset=False), self._params.dtype)
             validate = self._validator(Xv, yv, swv, encoded=False)
-        n = Xt.shape[0]
+        n = X.shape[0] if rows is None else len(rows)
         bs = self.batch_size
         if bs == "auto":
             bs = min(200, n)
@@ -392,12 +391,12 @@ class BaseNetwork:
             self._opt_state.samples_seen = self.t_
         if self.early_stopping or validation_data is not None:
             self._history.best_params = None
-        model = _EpochModel(self, Xt, Yt, swt)
+        model = _EpochModel(self, Xf, Yf, sw)
         n_iter_no_change = self.n_iter_no_change
         if n_iter_no_change == np.inf:
             n_iter_no_change = np.iinfo(np.int64).max
         self._opt_state, hist = _trainer.train(
-            model, self._params, opt, schedule, n_samples=n, batch_size=bs,
+            model, self._params, opt, schedule, n_samples=n, rows=rows, batch_size=bs,
             max_iter=self.max_iter, tol=self.tol, n_iter_no_change=n_iter_no_change,
             shuffle=self.shuffle, rng=self._random_state, verbose=self.verbose,
             opt_state=self._opt_state, history=self._history, validate=validate,

@@ -72,14 +72,16 @@ def _check_loss(loss, best_loss, epoch, lr):
 
 def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter, tol,
           n_iter_no_change, shuffle, rng, verbose=0, opt_state=None, history=None,
-          validate=None, early_stopping=False, incremental=False):
+          validate=None, early_stopping=False, incremental=False, rows=None):
     """Run up to ``max_iter`` epochs in place on ``params``.
 
     ``validate(params) -> (score, loss or None)`` scores a validation set
     after every epoch (higher score is better); with ``early_stopping`` the
     stopping rule watches that score instead of the training loss, and the
     best parameters seen are kept in ``history.best_params`` (scikit-learn's
-    MLP rule). ``incremental`` runs one epoch without the max-iteration
+    MLP rule). ``rows``: the model's rows to train on (n_samples of them,
+    in this order before shuffling), all n_samples rows when None.
+    ``incremental`` runs one epoch without the max-iteration
     warning (partial_fit). Returns (opt_state, history); pass them back to
     continue (warm start).
     """
@@ -91,7 +93,10 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
     history = History() if history is None else history
     history.n_iter = 0
     grad = np.empty_like(params)
-    order = np.arange(n_samples, dtype=np.int64)
+    order = np.arange(n_samples, dtype=np.int64) if rows is None else \
+        np.ascontiguousarray(rows, dtype=np.int64)
+    if len(order) != n_samples:
+        raise ValueError("rows must hold n_samples row indices")
     for _ in range(max_iter):
         start = time.perf_counter()
         if shuffle:
