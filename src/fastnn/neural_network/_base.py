@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from fastnn.layers import Dense
 from fastnn.nn import _trainer
 from fastnn.nn._network import Network
-from fastnn.optimizers import Adam, Constant, Optimizer, Schedule, get_optimizer, get_schedule
+from fastnn.optimizers import Adam, Constant, Optimizer, get_optimizer, get_schedule
 from fastnn.optimizers._rules import SGD
 from fastnn.utils._labels import encode_labels
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
@@ -118,18 +118,17 @@ class BaseNetwork:
         if not (bs is None or bs == "auto" or (isinstance(bs, numbers.Integral) and
                                                 not isinstance(bs, bool) and bs >= 1)):
             raise ValueError(f"batch_size must be 'auto', None or an int >= 1, got {bs!r}")
-        if not isinstance(self.learning_rate, Schedule) and self.learning_rate not in (
-                "constant", "invscaling", "adaptive"):
-            raise ValueError("learning_rate must be 'constant', 'invscaling', 'adaptive' or a "
-                             f"fastnn.optimizers Schedule, got {self.learning_rate!r}")
+        get_schedule(self.learning_rate, self.power_t)  # raises for an unknown schedule
         for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         if self.dtype not in (None, "float32", "float64", np.float32, np.float64):
             raise ValueError(f"dtype must be None, 'float32' or 'float64', got {self.dtype!r}")
-        if self.n_threads is not None:
-            _check_int("n_threads", self.n_threads, -10**6) if self.n_threads < 0 else \
-                _check_int("n_threads", self.n_threads, 1)
+        nt = self.n_threads
+        if nt is not None and (not isinstance(nt, numbers.Integral) or isinstance(nt, bool)
+                               or nt == 0):
+            raise ValueError(f"n_threads must be None or a non-zero int (negative: all cores "
+                             f"but -n_threads - 1), got {nt!r}")
 
     def _optimizer(self):
         """The Optimizer and Schedule of a first-order solver, with scikit-learn's
@@ -233,7 +232,7 @@ class BaseNetwork:
     def __setstate__(self, state):
         super().__setstate__(state)
         if "_params" in self.__dict__ and "coefs_" in self.__dict__:
-            self._publish()  # the pickle stored coefs_ as copies of the buffer
+            self._sync()  # the pickle stored coefs_ as copies: re-link them
 
     # ---------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
