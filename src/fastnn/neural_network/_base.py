@@ -232,7 +232,12 @@ class BaseNetwork:
     def __setstate__(self, state):
         super().__setstate__(state)
         if "_params" in self.__dict__ and "coefs_" in self.__dict__:
-            self._sync()  # the pickle stored coefs_ as copies: re-link them
+            # the pickle stored coefs_ as copies: re-link them (a read-only
+            # buffer, as joblib memory-maps it, is taken as the truth)
+            if self._params.flags.writeable:
+                self._sync()
+            else:
+                self._publish()
 
     # ---------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
