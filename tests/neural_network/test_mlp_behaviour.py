@@ -151,6 +151,11 @@ def test_pickle_roundtrip_is_exact(digits):
     again.coefs_[0][...] = 0  # re-linked to its flat buffer after unpickling
     assert not np.array_equal(again.predict_proba(Xte), clf.predict_proba(Xte))
     again.set_params(warm_start=True, max_iter=1).fit(Xtr, ytr)
+    frozen = pickle.loads(pickle.dumps(clf))
+    frozen._params.flags.writeable = False  # as joblib's read-only memory maps load it
+    frozen._stats.flags.writeable = False
+    np.testing.assert_array_equal(frozen.predict_proba(Xte), clf.predict_proba(Xte))
+    frozen.set_params(warm_start=True, max_iter=1).fit(Xtr, ytr)
 
 
 def test_validation_data_and_early_stopping_restore_best(digits):

@@ -268,6 +268,9 @@ class BaseNetwork:
                 self._initialize(network, dtype)
                 self._publish()
             else:
+                if not (self._params.flags.writeable and self._stats.flags.writeable):
+                    self._params, self._stats = self._params.copy(), self._stats.copy()
+                    self._publish()  # a model loaded read-only trains on its own copy
                 self._sync()
                 if self._params.dtype != dtype:
                     self._params = self._params.astype(dtype)
