@@ -13,13 +13,15 @@ static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, fnn_int m, const real
     fnn_int c0, c1;
     fnn_span(no, 16, tid, nt, &c0, &c1);
     if (c0 >= c1) return;
-    FNN_SFX(fnn_gemm_rm)(blas, 0, 0, m, c1 - c0, ni, (real_t)1, in, ni, W + c0, no, (real_t)0,
+    /* the bias first, then GEMM with beta = 1: BLAS's own zeroing pass and a
+     * separate bias pass both disappear */
+    for (fnn_int i = 0; i < m; ++i)
+        memcpy(out + i * no + c0, b + c0, sizeof(real_t) * (size_t)(c1 - c0));
+    FNN_SFX(fnn_gemm_rm)(blas, 0, 0, m, c1 - c0, ni, (real_t)1, in, ni, W + c0, no, (real_t)1,
                          out + c0, no);
-    for (fnn_int i = 0; i < m; ++i) {
-        real_t *o = out + i * no;
-        for (fnn_int j = c0; j < c1; ++j) o[j] += b[j];
-        FNN_SFX(fnn_act_forward)(L->activation, L->act_param, o + c0, c1 - c0);
-    }
+    if (L->activation != FNN_ACT_IDENTITY)
+        for (fnn_int i = 0; i < m; ++i)
+            FNN_SFX(fnn_act_forward)(L->activation, L->act_param, out + i * no + c0, c1 - c0);
 }
 
 /* d (m x n_out) is d loss / d out on entry and d loss / d (pre-activation)
