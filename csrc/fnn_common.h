@@ -85,6 +85,13 @@ static inline int fnn_team_size(void)
 #endif
 }
 
+/* A read prefetch hint where the compiler has one. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FNN_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define FNN_PREFETCH(p) ((void)(p))
+#endif
+
 /* Team-parallel kernels run every phase on all threads of one parallel
  * region (each on its share) with barriers between phases; called outside a
  * region, or in a team of one, the barrier is nothing. */

@@ -167,8 +167,15 @@ static void FNN_SFX(fnn_net_gather)(const fnn_net *net, const real_t *X, const r
     const fnn_int ni = net->layers[0].in_size;
     const fnn_int ky = FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1
                        : net->layers[net->n_layers - 1].out_size;
+    /* rows are random: ask for rows a few ahead so their first lines are on
+     * the way while this one is copied (latency, not bandwidth, bounds it) */
+    const fnn_int ahead = 4, lines = fnn_min_i(8, (ni * (fnn_int)sizeof(real_t) + 63) / 64);
     for (fnn_int i = lo; i < hi; ++i) {
         const fnn_int r = rows[i];
+        if (i + ahead < hi) {
+            const char *next = (const char *)(X + rows[i + ahead] * ni);
+            for (fnn_int q = 0; q < lines; ++q) FNN_PREFETCH(next + 64 * q);
+        }
         memcpy(ws->xb + i * ni, X + r * ni, sizeof(real_t) * (size_t)ni);
         if (y) memcpy(ws->yb + i * ky, y + r * ky, sizeof(real_t) * (size_t)ky);
         if (sw) ws->swb[i] = sw[r];
