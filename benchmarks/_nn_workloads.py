@@ -108,6 +108,7 @@ def fastnn_batchnorm(m, f, n_threads=None):
     """BatchNorm forward + backward (d loss / d input and d gamma, d beta)
     on an (m, f) float32 batch in training mode, with a squared-error loss
     on its output, through the network engine."""
+    from fastnn._core._net import STATS_MOVE
     from fastnn.layers import BatchNorm
     from fastnn.nn._network import Network
     from fastnn.utils import effective_n_threads
@@ -122,7 +123,8 @@ def fastnn_batchnorm(m, f, n_threads=None):
     work = np.empty(net.net.workspace_size(m, np.float32) // 8 + 8)  # sized once, as torch's
 
     def step():
-        net.net.loss_grad(X, y, None, params, stats, grad, None, 1.0, 0, True, True, nt, work)
+        net.net.loss_grad(X, y, None, params, stats, grad, None, 1.0, 0, STATS_MOVE, True, nt,
+                          work)
 
     return step
 

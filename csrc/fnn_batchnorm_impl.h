@@ -97,11 +97,11 @@ static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const 
         for (fnn_int c = c0; c < c1; ++c) {
             const double var = s2[c] / N;
             if (update_stats) {
+                /* FNN_STATS_REPLACE: the running statistics become this batch's */
+                const double mom = update_stats == FNN_STATS_REPLACE ? 1.0 : L->momentum;
                 const double unbiased = N > 1 ? s2[c] / (N - 1) : var;
-                rmean[c] = (real_t)((1.0 - L->momentum) * (double)rmean[c] +
-                                    L->momentum * mean[c]);
-                rvar[c] = (real_t)((1.0 - L->momentum) * (double)rvar[c] +
-                                   L->momentum * unbiased);
+                rmean[c] = (real_t)((1.0 - mom) * (double)rmean[c] + mom * mean[c]);
+                rvar[c] = (real_t)((1.0 - mom) * (double)rvar[c] + mom * unbiased);
             }
             invstd[c] = 1.0 / sqrt(var + L->eps);
         }

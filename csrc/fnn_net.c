@@ -22,6 +22,13 @@ static fnn_int fnn_layer_fixed(const fnn_layer *L)
     }
 }
 
+/* Targets per sample: a class index for the softmax loss, else one per output. */
+static fnn_int fnn_net_target_width(const fnn_net *net)
+{
+    return FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1
+           : net->layers[net->n_layers - 1].out_size;
+}
+
 static int fnn_layer_check(const fnn_layer *L, const fnn_net *net)
 {
     fnn_int in = 1, out = 1;

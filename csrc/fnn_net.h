@@ -50,6 +50,12 @@ enum {
     FNN_LAYER_BATCHNORM = 3
 };
 
+enum {
+    FNN_STATS_KEEP = 0,
+    FNN_STATS_MOVE = 1,
+    FNN_STATS_REPLACE = 2
+};
+
 typedef struct {
     int kind;                 /* FNN_LAYER_* */
     int activation;           /* FNN_ACT_*: Dense's fused activation or the Activation layer's */
@@ -93,7 +99,9 @@ int fnn_net_predict_f64(const fnn_net *net, const double *params, const double *
  * in_size, d loss / d input, may be NULL) of
  *     loss = sum_i sw_i loss_i * scale;
  * *loss_out gets sum_i sw_i loss_i (unscaled). seed drives dropout masks;
- * update_stats moves batch norm's running statistics. */
+ * update_stats: FNN_STATS_KEEP leaves batch norm's running statistics,
+ * FNN_STATS_MOVE moves them by each layer's momentum, FNN_STATS_REPLACE sets
+ * them to this batch's (after full-batch training). */
 int fnn_net_loss_grad_f32(const fnn_net *net, const float *params, float *stats,
                           const float *X, const float *y, const float *sw, const fnn_int *rows,
                           fnn_int m, double scale, uint64_t seed, int update_stats,

@@ -20,8 +20,7 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int trainin
 {
     const fnn_int T = training ? B : 0; /* rows of the training-only buffers */
     const int L = net->n_layers;
-    const fnn_layer *last = &net->layers[L - 1];
-    const fnn_int ky = FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1 : last->out_size;
+    const fnn_int ky = fnn_net_target_width(net);
     fnn_int widest = net->layers[0].in_size;
     for (int l = 0; l < L; ++l) widest = fnn_max_i(widest, net->layers[l].out_size);
     size_t off = 0;
@@ -165,8 +164,7 @@ static void FNN_SFX(fnn_net_gather)(const fnn_net *net, const real_t *X, const r
                                     fnn_int hi, FNN_SFX(fnn_net_ws) *ws)
 {
     const fnn_int ni = net->layers[0].in_size;
-    const fnn_int ky = FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1
-                       : net->layers[net->n_layers - 1].out_size;
+    const fnn_int ky = fnn_net_target_width(net);
     /* rows are random: ask for rows a few ahead so their first lines are on
      * the way while this one is copied (latency, not bandwidth, bounds it) */
     const fnn_int ahead = 4, lines = fnn_min_i(8, (ni * (fnn_int)sizeof(real_t) + 63) / 64);

@@ -129,6 +129,9 @@ cdef extern from "fnn_net.h" nogil:
         FNN_LAYER_ACTIVATION
         FNN_LAYER_DROPOUT
         FNN_LAYER_BATCHNORM
+        FNN_STATS_KEEP
+        FNN_STATS_MOVE
+        FNN_STATS_REPLACE
     ctypedef struct fnn_layer:
         int kind
         int activation

@@ -25,6 +25,8 @@ ACTIVATIONS = {"identity": FNN_ACT_IDENTITY, "logistic": FNN_ACT_LOGISTIC,
                "tanh": FNN_ACT_TANH, "relu": FNN_ACT_RELU,
                "leaky_relu": FNN_ACT_LEAKY_RELU, "elu": FNN_ACT_ELU}
 
+STATS_KEEP, STATS_MOVE, STATS_REPLACE = FNN_STATS_KEEP, FNN_STATS_MOVE, FNN_STATS_REPLACE
+
 _DESCRIPTOR_FIELDS = ("kind", "activation", "act_param", "rate", "momentum", "eps",
                       "in_shape", "out_shape", "channels", "spatial", "w_off", "n_w",
                       "b_off", "n_b", "s_off", "n_s", "frozen")
@@ -185,9 +187,12 @@ cdef class Net:
     def loss_grad(self, const floating[:, ::1] X, const floating[::1] y, sample_weight,
                   const floating[::1] params, floating[::1] stats, floating[::1] grad,
                   const int64_t[::1] rows=None, double scale=1.0, uint64_t seed=0,
-                  bint update_stats=False, want_dX=False, int n_threads=1, work=None):
+                  int update_stats=FNN_STATS_KEEP, want_dX=False, int n_threads=1,
+                  work=None):
         """Train-mode loss sum over the rows (all when None), one batch; writes
         grad = scale * d(sum_i sw_i loss_i)/d(params). Returns (loss sum, dX or None).
+        update_stats: STATS_KEEP, STATS_MOVE (by each layer's momentum) or
+        STATS_REPLACE (batch norm's running statistics become this batch's).
         ``work``: an optional float64 workspace of workspace_size(m) bytes, reused."""
         cdef bint f32 = floating is float
         dtype = np.float32 if f32 else np.float64

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from scipy.special import expit, softmax, xlogy
-from sklearn.base import clone, is_classifier
+from sklearn.base import is_classifier
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from fastnn._core._net import STATS_KEEP, STATS_REPLACE
 from fastnn.layers import Dense
 from fastnn.nn import _trainer
 from fastnn.nn._network import Network
@@ -325,7 +326,7 @@ class BaseNetwork:
             params = self._params
             params[:n_train] = w
             loss, _ = net.loss_grad(Xf, Yf, sw, params, stats, grad, None, 1.0 / S, seed,
-                                    False, False, n_threads)
+                                    STATS_KEEP, False, n_threads)
             W = w[:nd]
             g = grad[:n_train].astype(np.float64)
             g[:nd] += (alpha / S) * W
@@ -346,16 +347,13 @@ class BaseNetwork:
 
     def _set_running_stats(self, Xf, Yf, sw):
         """Batch norm after full-batch training: running statistics = the
-        whole training set's (one pass with momentum 1)."""
+        whole training set's (one pass that replaces them)."""
         net = self.network_
         if net.n_stats == 0:
             return
-        specs = [clone(s).set_params(momentum=1.0) if "momentum" in s.get_params() else s
-                 for s in net.specs]
-        once = Network(specs, net.in_shape, net.loss, frozen=net.frozen)
         grad = np.empty(net.n_params, dtype=self._params.dtype)
-        once.net.loss_grad(Xf, Yf, sw, self._params, self._stats, grad, None, 1.0, 0, True,
-                           False, self._n_threads)
+        net.net.loss_grad(Xf, Yf, sw, self._params, self._stats, grad, None, 1.0, 0,
+                          STATS_REPLACE, False, self._n_threads)
 
     def _fit_stochastic(self, X, Y, Xf, Yf, sw, sample_weight, incremental, validation_data):
         opt, schedule = self._optimizer()
