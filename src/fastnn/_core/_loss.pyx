@@ -26,12 +26,13 @@ def loss_grad(int kind, const floating[:, ::1] z, const floating[::1] y,
               const floating[::1] sample_weight=None, double scale=1.0,
               floating[:, ::1] grad=None, int n_threads=1):
     """Return sum_i sw_i loss_i; write grad = scale * sw_i * dloss/dz if given.
+    kind: a LOSSES value, possibly or-ed with LOSS_CLIP.
 
     z: (n, k) raw predictions. y: flattened (n*k) targets, or (n) class
     indices for the multinomial loss. sample_weight: (n) or None.
     """
     cdef fnn_int n = z.shape[0], k = z.shape[1]
-    cdef fnn_int ny = n if kind == FNN_LOSS_MULTINOMIAL else n * k
+    cdef fnn_int ny = n if (kind & ~FNN_LOSS_CLIP) == FNN_LOSS_MULTINOMIAL else n * k
     cdef double loss = 0.0
     cdef int status
     if y.shape[0] != ny:

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from scipy.special import expit, softmax, xlogy
+from scipy.special import expit, softmax
 from sklearn.base import is_classifier
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from fastnn._core._loss import loss_grad
 from fastnn._core._net import STATS_KEEP, STATS_REPLACE
 from fastnn.layers import Dense
 from fastnn.nn import _trainer
@@ -257,12 +258,11 @@ class BaseNetwork:
         self._random_state = check_random_state(self.random_state)
         dtype = self._work_dtype(X)
         Xf = self._flat(X, dtype)
-        sw = self._sample_weight(sample_weight, X, Y, dtype)
+        sw = self._sample_weight(sample_weight, X, Y, loss, dtype)
         # the engine splits every GEMM between its own threads: BLAS runs on one
         with blas_single_thread():
             if first_pass:
                 network = self._build(X, n_outputs, loss)
-                self._loss_name = loss
                 self.n_outputs_ = n_outputs
                 self.n_layers_ = sum(isinstance(s, Dense) for s in network.specs) + 1
                 self.out_activation_ = self._out_activation(loss)
@@ -294,7 +294,7 @@ class BaseNetwork:
         self._publish()
         return self
 
-    def _sample_weight(self, sample_weight, X, Y, dtype):
+    def _sample_weight(self, sample_weight, X, Y, loss, dtype):
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -302,7 +302,7 @@ class BaseNetwork:
                 raise ValueError("sample_weight must be non-negative and not all zero")
         cw = getattr(self, "class_weight", None)
         if cw is not None and is_classifier(self):
-            if self._loss_name_for_targets != "multinomial" and Y.shape[1] > 1:
+            if loss != "multinomial" and Y.shape[1] > 1:
                 raise ValueError("class_weight is not supported for multilabel targets")
             codes = Y.ravel().astype(np.intp) if Y.shape[1] == 1 else None
             weights = compute_class_weight(cw, classes=np.arange(len(self.classes_)),
@@ -446,23 +446,13 @@ class BaseNetwork:
         return validate
 
     def _eval_loss(self, raw, Y, sw, params):
-        """The data loss (as loss_ reports it) plus the L2 term, on raw outputs."""
-        raw = raw.astype(np.float64)
-        Y = np.asarray(Y, dtype=np.float64).reshape(raw.shape[0], -1)
-        loss = self._loss_name
-        eps = np.finfo(self._params.dtype).eps
-        if loss == "multinomial":
-            p = np.clip(softmax(raw, axis=1), eps, 1 - eps)
-            per = -np.log(p[np.arange(len(p)), Y.ravel().astype(np.intp)])
-        elif loss == "log_loss":
-            p = np.clip(expit(raw), eps, 1 - eps)
-            per = -(xlogy(Y, p) + xlogy(1 - Y, 1 - p)).sum(axis=1)
-        elif loss == "poisson":
-            per = (np.exp(raw) - Y * raw + xlogy(Y, Y) - Y).sum(axis=1)
-        else:
-            per = 0.5 * ((raw - Y) ** 2).sum(axis=1) * self._value_scale
-        S = float(np.sum(sw)) if sw is not None else float(len(per))
-        data = float(np.dot(per, sw) if sw is not None else per.sum()) / S
+        """The data loss (as loss_ reports it) plus the L2 term, on raw outputs,
+        by the engine's own loss kernel."""
+        dtype = raw.dtype
+        Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
+        swf = None if sw is None else np.ascontiguousarray(sw, dtype=dtype)
+        S = float(np.sum(swf)) if swf is not None else float(raw.shape[0])
+        data = loss_grad(self.network_.net.loss, raw, Yf, swf) * self._value_scale / S
         W = params[: self.network_.n_decay].astype(np.float64)
         return data + 0.5 * float(self.alpha) * float(W @ W) / S
 
@@ -564,7 +554,6 @@ class ClassifierMixinNetwork(BaseNetwork):
             raise ValueError("the classifier needs samples of at least 2 classes in the "
                              f"data, but the data contains only one class: "
                              f"{self.classes_[0]!r}")
-        self._loss_name_for_targets = loss
         n_outputs = (Y.shape[1] if self._multilabel else
                      (1 if loss == "log_loss" else len(self.classes_)))
         return Y, loss, n_outputs
@@ -631,7 +620,6 @@ class RegressorMixinNetwork(BaseNetwork):
         if not first_pass and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, the model was fitted with "
                              f"{self.n_outputs_}")
-        self._loss_name_for_targets = loss
         return Y, loss, Y.shape[1]
 
     def _encode_known(self, y):
