@@ -27,11 +27,6 @@ ACTIVATIONS = {"identity": FNN_ACT_IDENTITY, "logistic": FNN_ACT_LOGISTIC,
 
 STATS_KEEP, STATS_MOVE, STATS_REPLACE = FNN_STATS_KEEP, FNN_STATS_MOVE, FNN_STATS_REPLACE
 
-_DESCRIPTOR_FIELDS = ("kind", "activation", "act_param", "rate", "momentum", "eps",
-                      "in_shape", "out_shape", "channels", "spatial", "w_off", "n_w",
-                      "b_off", "n_b", "s_off", "n_s", "frozen")
-
-
 cdef inline int _check(int status) except -1:
     return check_status(status, "network")
 
@@ -139,7 +134,7 @@ cdef class Net:
             raise ValueError(f"stats has {stats.shape[0]} entries, expected {self.n_stats}")
         return 0
 
-    cdef int _check_data(self, object X, object y, object sw, fnn_int n_rows_y) except -1:
+    cdef int _check_data(self, object X, object y, object sw) except -1:
         ny = (1 if (self.loss & ~FNN_LOSS_CLIP) == FNN_LOSS_MULTINOMIAL else self.out_size)
         if X.shape[1] != self.in_size:
             raise ValueError(f"X has {X.shape[1]} values per sample, the network takes "
@@ -199,7 +194,7 @@ cdef class Net:
         Xa = np.asarray(X)
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
         self._check_params(np.asarray(params), np.asarray(stats), dtype)
-        self._check_data(Xa, np.asarray(y), sw, 0)
+        self._check_data(Xa, np.asarray(y), sw)
         if grad.shape[0] != self.n_params:
             raise ValueError(f"grad has {grad.shape[0]} entries, expected {self.n_params}")
         cdef fnn_int m = X.shape[0] if rows is None else rows.shape[0]
@@ -246,7 +241,7 @@ cdef class Net:
         dtype = np.float32 if f32 else np.float64
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
         self._check_params(np.asarray(params), np.asarray(stats), dtype)
-        self._check_data(np.asarray(X), np.asarray(y), sw, 0)
+        self._check_data(np.asarray(X), np.asarray(y), sw)
         if grad.shape[0] != self.n_params:
             raise ValueError(f"grad has {grad.shape[0]} entries, expected {self.n_params}")
         if state.shape[0] < self.n_train * rule.state_per_param:

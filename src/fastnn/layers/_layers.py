@@ -11,7 +11,9 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu")
+from fastnn._core._net import ACTIVATIONS as _ACTIVATION_CODES
+
+ACTIVATIONS = tuple(_ACTIVATION_CODES)  # the names the engine knows
 
 
 def _check_activation(name, where):

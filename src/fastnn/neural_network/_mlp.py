@@ -13,12 +13,11 @@ import numbers
 
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from fastnn.layers import Activation, BatchNorm, Dense, Dropout
+from fastnn.layers import ACTIVATIONS, Activation, BatchNorm, Dense, Dropout
 from fastnn.neural_network._base import (
     ClassifierMixinNetwork, RegressorMixinNetwork, store_init_params,
 )
 
-MLP_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu")
 
 
 
@@ -34,8 +33,8 @@ class _MLPLayers:
             raise ValueError(f"hidden_layer_sizes must be integers, got {sizes}")
         if any(h <= 0 for h in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        if self.activation not in MLP_ACTIVATIONS:
-            raise ValueError(f"activation must be one of {MLP_ACTIVATIONS}, got "
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got "
                              f"{self.activation!r}")
         if not isinstance(self.dropout, numbers.Real) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be a rate in [0, 1), got {self.dropout!r}")
