@@ -184,8 +184,8 @@ static void FNN_SFX(fnn_batchnorm_backward)(const fnn_layer *L, fnn_int m, const
         FNN_SFX(fnn_bn_row_grads)(d + i * F, xhat + i * F, c0, c1, S, dg, db);
     if (!L->frozen) {
         for (fnn_int c = c0; c < c1; ++c) {
-            grad[L->b_off + c] = (real_t)dg[c];
-            grad[L->b_off + C + c] = (real_t)db[c];
+            grad[L->b_off + c] += (real_t)dg[c];
+            grad[L->b_off + C + c] += (real_t)db[c];
         }
     }
     if (!want_din) return;

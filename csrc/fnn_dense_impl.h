@@ -25,7 +25,7 @@ static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, fnn_int m, const real
 }
 
 /* d (m x n_out) is d loss / d out on entry and d loss / d (pre-activation)
- * after. Writes dW, db into grad (unless frozen) and, when din is not NULL,
+ * after. Adds dW, db to grad (unless frozen) and, when din is not NULL,
  * d loss / d in into din (m x n_in). acc: n_out doubles. Has one barrier
  * inside: every thread of the team must call it. */
 static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, fnn_int m, const real_t *in,
@@ -44,13 +44,13 @@ static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, fnn_int m, const rea
         if (!L->frozen) {
             real_t *gW = grad + L->w_off, *gb = grad + L->b_off;
             FNN_SFX(fnn_gemm_rm)(blas, 1, 0, ni, c1 - c0, m, (real_t)1, in, ni, d + c0, no,
-                                 (real_t)0, gW + c0, no);
+                                 (real_t)1, gW + c0, no);
             for (fnn_int j = c0; j < c1; ++j) acc[j] = 0.0;
             for (fnn_int i = 0; i < m; ++i) {
                 const real_t *di = d + i * no;
                 for (fnn_int j = c0; j < c1; ++j) acc[j] += (double)di[j];
             }
-            for (fnn_int j = c0; j < c1; ++j) gb[j] = (real_t)acc[j];
+            for (fnn_int j = c0; j < c1; ++j) gb[j] += (real_t)acc[j];
         }
     }
     if (!din) return;

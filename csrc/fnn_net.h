@@ -18,8 +18,11 @@
  *     norm's normalised input, the recurrent layers' gate values) plus
  *     fnn_layer_extra_fixed() doubles per batch, carved once by the network.
  *   - forward(train | eval) from its input rows to its output rows;
- *     backward from d(output) to parameter gradients (written, not added:
- *     each call covers the whole batch) and, when asked, d(input).
+ *     backward from d(output) to parameter gradients, ADDED to grad (as
+ *     PyTorch accumulates into .grad: a GEMM with beta = 1, no zeroing pass
+ *     of BLAS's), and, when asked, d(input). The driver hands backward a
+ *     zeroed gradient: fnn_net_loss_grad clears it first, the epoch clears
+ *     it once and then the optimizer zeroes each entry as it consumes it.
  * Conv/pool layers take (C, H, W) samples and keep im2col buffers in their
  * extra workspace; LSTM/GRU take (T, F) samples and keep every time step's
  * gates there for backpropagation through time. Neither needs more from

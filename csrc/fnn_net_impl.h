@@ -309,6 +309,8 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
         int64_t steps = 0; /* each thread counts; the same on all */
         fnn_int p_lo, p_hi;
         fnn_span(net->n_train, 16, tid, T, &p_lo, &p_hi);
+        /* backward adds into grad; from here on the optimizer re-zeroes it */
+        memset(grad + p_lo, 0, sizeof(real_t) * (size_t)(p_hi - p_lo));
         for (fnn_int b0 = 0; b0 < n; b0 += batch) {
             const fnn_int m = fnn_min_i(batch, n - b0);
             fnn_int lo, hi;
@@ -336,7 +338,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
             double part = 0.0;
             FNN_SFX(fnn_optim_range)(opt, p_lo, p_hi, net->n_train, net->n_decay, alpha / Sb,
                                      lr, t0 + steps + 1, params, grad, state,
-                                     alpha > 0.0 ? &part : NULL);
+                                     alpha > 0.0 ? &part : NULL, 1);
             if (alpha > 0.0) {
                 #pragma omp atomic
                 w2 += part;

@@ -60,12 +60,13 @@ int fnn_optim_step_f64(const fnn_optim *opt, fnn_int n, fnn_int n_decay, double 
 
 /* Entries [lo, hi) only, serially: for kernels that split the buffer among
  * the threads of their own parallel region. n is the buffer size. Adds the
- * decayed entries' sum of squares before the update to *sumsq (if not NULL). */
+ * decayed entries' sum of squares before the update to *sumsq (if not NULL).
+ * With clear != 0 the grads of [lo, hi) are set to zero once used. */
 int fnn_optim_range_f32(const fnn_optim *opt, fnn_int lo, fnn_int hi, fnn_int n,
                         fnn_int n_decay, double l2, double lr, int64_t t, float *params,
-                        const float *grads, float *state, double *sumsq);
+                        float *grads, float *state, double *sumsq, int clear);
 int fnn_optim_range_f64(const fnn_optim *opt, fnn_int lo, fnn_int hi, fnn_int n,
                         fnn_int n_decay, double l2, double lr, int64_t t, double *params,
-                        const double *grads, double *state, double *sumsq);
+                        double *grads, double *state, double *sumsq, int clear);
 
 #endif /* FNN_OPTIM_H */

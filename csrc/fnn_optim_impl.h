@@ -6,7 +6,7 @@
  * returns the sum of squares of the parameters before the update. */
 FNN_SIMD_CLONES
 static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_int hi,
-                                         fnn_int n, real_t wd, double lr, int64_t t,
+                                         fnn_int n, real_t wd, double lr, double adam_step,
                                          real_t *restrict p, const real_t *restrict g,
                                          real_t *restrict state)
 {
@@ -77,8 +77,7 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
     case FNN_OPTIM_ADAM: {
         const real_t b1 = (real_t)opt->beta1, b2 = (real_t)opt->beta2;
         const real_t omb1 = (real_t)(1.0 - opt->beta1), omb2 = (real_t)(1.0 - opt->beta2);
-        const real_t step = (real_t)(lr * sqrt(1.0 - pow(opt->beta2, (double)t)) /
-                                     (1.0 - pow(opt->beta1, (double)t)));
+        const real_t step = (real_t)adam_step;
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
                 ss += (double)p[i] * (double)p[i];
@@ -98,22 +97,38 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
     return ss;
 }
 
+/* Entries per pass of fnn_optim_range when it clears the gradient: the
+ * chunk just read is still in L1 when it is zeroed. */
+#define FNN_OPTIM_CHUNK ((fnn_int)4096)
+
 /* The update of entries [lo, hi) of a buffer of n (state rows are n apart),
  * serially: callers split [0, n) between threads. Adds to *sumsq (when not
  * NULL) the sum of squares of the decayed entries before the update: the
- * L2 penalty of the weights this step's gradient was computed at. */
+ * L2 penalty of the weights this step's gradient was computed at. With
+ * clear, g[lo, hi) is zero afterwards, so the next step's GEMMs can
+ * accumulate into it (beta = 1) instead of BLAS zeroing it in a pass of
+ * its own. */
 int FNN_SFX(fnn_optim_range)(const fnn_optim *opt, fnn_int lo, fnn_int hi, fnn_int n,
                              fnn_int n_decay, double l2, double lr, int64_t t,
-                             real_t *restrict p, const real_t *restrict g,
-                             real_t *restrict state, double *sumsq)
+                             real_t *restrict p, real_t *restrict g, real_t *restrict state,
+                             double *sumsq, int clear)
 {
     if (fnn_optim_state_per_param(opt->kind) == 0) return FNN_EINVAL;
-    const fnn_int mid = n_decay < lo ? lo : (n_decay > hi ? hi : n_decay);
+    const double adam_step = opt->kind == FNN_OPTIM_ADAM
+        ? lr * sqrt(1.0 - pow(opt->beta2, (double)t)) / (1.0 - pow(opt->beta1, (double)t))
+        : 0.0;
+    const fnn_int chunk = clear ? FNN_OPTIM_CHUNK : hi - lo;
     double ss = 0.0;
-    if (lo < mid)
-        ss = FNN_SFX(fnn_optim_segment)(opt, lo, mid, n, (real_t)l2, lr, t, p, g, state);
-    if (mid < hi)
-        FNN_SFX(fnn_optim_segment)(opt, mid, hi, n, (real_t)0, lr, t, p, g, state);
+    for (fnn_int c0 = lo; c0 < hi; c0 += chunk) {
+        const fnn_int c1 = fnn_min_i(hi, c0 + chunk);
+        const fnn_int mid = n_decay < c0 ? c0 : (n_decay > c1 ? c1 : n_decay);
+        if (c0 < mid)
+            ss += FNN_SFX(fnn_optim_segment)(opt, c0, mid, n, (real_t)l2, lr, adam_step, p, g,
+                                             state);
+        if (mid < c1)
+            FNN_SFX(fnn_optim_segment)(opt, mid, c1, n, (real_t)0, lr, adam_step, p, g, state);
+        if (clear) memset(g + c0, 0, sizeof(real_t) * (size_t)(c1 - c0));
+    }
     if (sumsq) *sumsq += ss;
     return FNN_OK;
 }
@@ -130,7 +145,8 @@ int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, do
     {
         fnn_int lo, hi;
         fnn_span(n, 16, fnn_thread_id(), fnn_team_size(), &lo, &hi);
-        FNN_SFX(fnn_optim_range)(opt, lo, hi, n, n_decay, l2, lr, t, p, g, state, NULL);
+        FNN_SFX(fnn_optim_range)(opt, lo, hi, n, n_decay, l2, lr, t, p, (real_t *)g, state,
+                                 NULL, 0); /* clear = 0: g is only read */
     }
     return FNN_OK;
 }
