@@ -72,7 +72,13 @@ int fnn_net_check(const fnn_net *net)
             return FNN_EINVAL;
     }
     for (int l = 0; l < net->n_layers; ++l) {
-        if (!fnn_layer_check(&net->layers[l], net)) return FNN_EINVAL;
+        const fnn_layer *L = &net->layers[l];
+        if (!fnn_layer_check(L, net)) return FNN_EINVAL;
+        /* the optimizer's state covers [0, n_train), L2 [0, n_decay) */
+        if (L->frozen ? (L->n_w && L->w_off < net->n_train) || (L->n_b && L->b_off < net->n_train)
+                      : (L->n_w && L->w_off + L->n_w > net->n_decay) ||
+                        (L->n_b && (L->b_off < net->n_decay || L->b_off + L->n_b > net->n_train)))
+            return FNN_EINVAL;
         if (l && net->layers[l].in_size != net->layers[l - 1].out_size) return FNN_EINVAL;
     }
     return FNN_OK;
