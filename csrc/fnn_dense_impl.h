@@ -17,8 +17,10 @@ static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, fnn_int m, const real
      * separate bias pass both disappear */
     for (fnn_int i = 0; i < m; ++i)
         memcpy(out + i * no + c0, b + c0, sizeof(real_t) * (size_t)(c1 - c0));
-    FNN_SFX(fnn_gemm_rm)(blas, 0, 0, m, c1 - c0, ni, (real_t)1, in, ni, W + c0, no, (real_t)1,
-                         out + c0, no);
+    const fnn_int pw = fnn_gemm_panel(m, ni, c1 - c0);
+    for (fnn_int s0 = c0; s0 < c1; s0 += pw)
+        FNN_SFX(fnn_gemm_rm)(blas, 0, 0, m, fnn_min_i(pw, c1 - s0), ni, (real_t)1, in, ni,
+                             W + s0, no, (real_t)1, out + s0, no);
     if (L->activation != FNN_ACT_IDENTITY)
         for (fnn_int i = 0; i < m; ++i)
             FNN_SFX(fnn_act_forward)(L->activation, L->act_param, out + i * no + c0, c1 - c0);
@@ -43,8 +45,10 @@ static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, fnn_int m, const rea
                                           d + i * no + c0, c1 - c0);
         if (!L->frozen) {
             real_t *gW = grad + L->w_off, *gb = grad + L->b_off;
-            FNN_SFX(fnn_gemm_rm)(blas, 1, 0, ni, c1 - c0, m, (real_t)1, in, ni, d + c0, no,
-                                 (real_t)1, gW + c0, no);
+            const fnn_int pw = fnn_gemm_panel(ni, m, c1 - c0);
+            for (fnn_int s0 = c0; s0 < c1; s0 += pw)
+                FNN_SFX(fnn_gemm_rm)(blas, 1, 0, ni, fnn_min_i(pw, c1 - s0), m, (real_t)1, in,
+                                     ni, d + s0, no, (real_t)1, gW + s0, no);
             for (fnn_int j = c0; j < c1; ++j) acc[j] = 0.0;
             for (fnn_int i = 0; i < m; ++i) {
                 const real_t *di = d + i * no;
