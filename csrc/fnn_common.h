@@ -76,6 +76,13 @@ static inline uint64_t fnn_hash64(uint64_t seed, uint64_t i)
 #define FNN_SIMD_CLONES
 #endif
 
+/* Inlined whatever the optimizer thinks (bodies specialised by a constant flag). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FNN_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FNN_ALWAYS_INLINE inline
+#endif
+
 static inline int fnn_team_size(void)
 {
 #ifdef _OPENMP

@@ -22,6 +22,16 @@ static fnn_int fnn_layer_fixed(const fnn_layer *L)
     }
 }
 
+/* Parameters per unit of work of the epoch's update phase: threads take
+ * chunks in turn (as fast as each runs: the update is memory-bound, and
+ * which core's cache holds a line varies), and each chunk's ||W||^2 part is
+ * added up in chunk order, so the loss does not depend on who took what. */
+#define FNN_NET_UPDATE_CHUNK ((fnn_int)8192)
+static fnn_int fnn_net_update_chunks(const fnn_net *net)
+{
+    return (net->n_train + FNN_NET_UPDATE_CHUNK - 1) / FNN_NET_UPDATE_CHUNK;
+}
+
 /* Targets per sample: a class index for the softmax loss, else one per output. */
 static fnn_int fnn_net_target_width(const fnn_net *net)
 {
@@ -75,10 +85,12 @@ int fnn_net_check(const fnn_net *net)
         const fnn_layer *L = &net->layers[l];
         if (!fnn_layer_check(L, net)) return FNN_EINVAL;
         /* the optimizer's state covers [0, n_train), L2 [0, n_decay) */
-        if (L->frozen ? (L->n_w && L->w_off < net->n_train) || (L->n_b && L->b_off < net->n_train)
-                      : (L->n_w && L->w_off + L->n_w > net->n_decay) ||
-                        (L->n_b && (L->b_off < net->n_decay || L->b_off + L->n_b > net->n_train)))
-            return FNN_EINVAL;
+        const int bad_frozen = (L->n_w && L->w_off < net->n_train) ||
+                               (L->n_b && L->b_off < net->n_train);
+        const int bad_trained = (L->n_w && L->w_off + L->n_w > net->n_decay) ||
+                                (L->n_b && (L->b_off < net->n_decay ||
+                                            L->b_off + L->n_b > net->n_train));
+        if (L->frozen ? bad_frozen : bad_trained) return FNN_EINVAL;
         if (l && net->layers[l].in_size != net->layers[l - 1].out_size) return FNN_EINVAL;
     }
     return FNN_OK;

@@ -11,6 +11,7 @@ typedef struct {
     real_t *yb;       /* gathered targets */
     real_t *swb;      /* gathered weights */
     real_t *d0, *d1;  /* ping-pong gradients, batch x the widest layer side */
+    double *ssq;      /* per update chunk: sum of squares of its decayed entries */
 } FNN_SFX(fnn_net_ws);
 
 /* Carves `base` (NULL: only measures); returns the bytes used. Prediction
@@ -36,12 +37,14 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int trainin
     FNN_CARVE(fixed, double *, L);
     if (ws) { ws->act = act; ws->extra = extra; ws->fixed = fixed; }
     real_t *xb = NULL, *yb = NULL, *swb = NULL, *d0 = NULL, *d1 = NULL;
+    double *ssq = NULL;
+    FNN_CARVE(ssq, double, training ? fnn_net_update_chunks(net) : 0);
     FNN_CARVE(xb, real_t, T * net->layers[0].in_size);
     FNN_CARVE(yb, real_t, T * ky);
     FNN_CARVE(swb, real_t, T);
     FNN_CARVE(d0, real_t, T * widest);
     FNN_CARVE(d1, real_t, T * widest);
-    if (ws) { ws->xb = xb; ws->yb = yb; ws->swb = swb; ws->d0 = d0; ws->d1 = d1; }
+    if (ws) { ws->xb = xb; ws->yb = yb; ws->swb = swb; ws->d0 = d0; ws->d1 = d1; ws->ssq = ssq; }
     for (int l = 0; l < L; ++l) {
         real_t *a = NULL, *e = NULL;
         double *f = NULL;
@@ -298,7 +301,9 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
     FNN_SFX(fnn_net_ws) ws;
     FNN_SFX(fnn_net_layout)(net, batch, 1, (char *)work, &ws);
     /* shared by the team */
-    double total = 0.0, S = 0.0, w2 = 0.0, loss = 0.0;
+    double total = 0.0, S = 0.0, loss = 0.0;
+    fnn_int next_chunk = 0;
+    const fnn_int n_chunks = fnn_net_update_chunks(net);
     int status = FNN_OK;
     int64_t steps_done = 0;
     const int64_t t0 = *t;
@@ -316,7 +321,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
             fnn_int lo, hi;
             fnn_span(m, 1, tid, T, &lo, &hi);
             FNN_SFX(fnn_net_gather)(net, X, y, sw, perm + b0, lo, hi, &ws);
-            if (tid == 0) { S = 0.0; w2 = 0.0; loss = 0.0; }
+            if (tid == 0) { S = 0.0; loss = 0.0; next_chunk = 0; }
             FNN_BARRIER();
             if (tid == 0) {
                 if (sw) for (fnn_int i = 0; i < m; ++i) S += (double)ws.swb[i];
@@ -334,18 +339,27 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
                                    1.0 / Sb, fnn_hash64(seed, (uint64_t)(t0 + steps)), 1, grad,
                                    NULL, &loss, &status, &ws, blas, tid, T);
             if (status != FNN_OK) break; /* read after the batch's barriers: all agree */
-            /* the update also measures ||W||^2 at the weights this batch used */
-            double part = 0.0;
-            FNN_SFX(fnn_optim_range)(opt, p_lo, p_hi, net->n_train, net->n_decay, alpha / Sb,
-                                     lr, t0 + steps + 1, params, grad, state,
-                                     alpha > 0.0 ? &part : NULL, 1);
-            if (alpha > 0.0) {
-                #pragma omp atomic
-                w2 += part;
+            /* the update (see FNN_NET_UPDATE_CHUNK) also measures ||W||^2 at the
+             * weights this batch used */
+            for (;;) {
+                fnn_int c;
+                #pragma omp atomic capture
+                c = next_chunk++;
+                if (c >= n_chunks) break;
+                const fnn_int c0 = c * FNN_NET_UPDATE_CHUNK;
+                double part = 0.0;
+                const fnn_int c1 = fnn_min_i(net->n_train, c0 + FNN_NET_UPDATE_CHUNK);
+                FNN_SFX(fnn_optim_range)(opt, c0, c1, net->n_train, net->n_decay, alpha / Sb, lr,
+                                         t0 + steps + 1, params, grad, state, &part, 1);
+                ws.ssq[c] = part;
             }
             FNN_BARRIER();
-            if (tid == 0)
+            if (tid == 0) {
+                double w2 = 0.0;
+                if (alpha > 0.0)
+                    for (fnn_int c = 0; c < n_chunks; ++c) w2 += ws.ssq[c];
                 total += (double)m * (value_scale * loss / Sb + 0.5 * alpha * w2 / Sb);
+            }
             steps += 1;
         }
         if (tid == 0) steps_done = steps;

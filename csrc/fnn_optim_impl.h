@@ -3,18 +3,23 @@
 #include "fnn_real.h"
 
 /* Entries [lo, hi), all with the same weight decay wd (0 for biases);
- * returns the sum of squares of the parameters before the update. */
-FNN_SIMD_CLONES
-static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_int hi,
-                                         fnn_int n, real_t wd, double lr, double adam_step,
-                                         real_t *restrict p, const real_t *restrict g,
-                                         real_t *restrict state)
+ * returns the sum of squares of the parameters before the update. With
+ * clear (a constant where this is inlined) each gradient entry is zeroed as
+ * it is read, while its line is in L1. */
+static FNN_ALWAYS_INLINE double FNN_SFX(fnn_optim_body)(const fnn_optim *opt, fnn_int lo,
+                                                        fnn_int hi, fnn_int n, real_t wd,
+                                                        double lr, double adam_step,
+                                                        real_t *restrict p,
+                                                        real_t *restrict g,
+                                                        real_t *restrict state, const int clear)
 {
     const real_t lrr = (real_t)lr, eps = (real_t)opt->eps;
     real_t *restrict s0 = state, *restrict s1 = state + n;
     double ss = 0.0;
     fnn_int i;
-#define FNN_GRAD(i) (g[i] + wd * p[i])
+#define FNN_TAKE_GRAD(gi, i) \
+    const real_t gi = g[i] + wd * p[i]; \
+    if (clear) g[i] = (real_t)0
     switch (opt->kind) {
     case FNN_OPTIM_SGD: {
         const real_t mu = (real_t)opt->momentum;
@@ -22,7 +27,7 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
             #pragma omp simd reduction(+ : ss)
             for (i = lo; i < hi; ++i) {
                 ss += (double)p[i] * (double)p[i];
-                real_t gi = FNN_GRAD(i);
+                FNN_TAKE_GRAD(gi, i);
                 real_t v = mu * s0[i] - lrr * gi;
                 s0[i] = v;
                 p[i] += mu * v - lrr * gi;
@@ -31,7 +36,8 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
             #pragma omp simd reduction(+ : ss)
             for (i = lo; i < hi; ++i) {
                 ss += (double)p[i] * (double)p[i];
-                real_t v = mu * s0[i] - lrr * FNN_GRAD(i);
+                FNN_TAKE_GRAD(gi, i);
+                real_t v = mu * s0[i] - lrr * gi;
                 s0[i] = v;
                 p[i] += v;
             }
@@ -42,7 +48,7 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
                 ss += (double)p[i] * (double)p[i];
-            real_t gi = FNN_GRAD(i);
+            FNN_TAKE_GRAD(gi, i);
             real_t s = s0[i] + gi * gi;
             s0[i] = s;
             p[i] -= lrr * gi / (FNN_SQRT(s) + eps);
@@ -53,7 +59,7 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
                 ss += (double)p[i] * (double)p[i];
-            real_t gi = FNN_GRAD(i);
+            FNN_TAKE_GRAD(gi, i);
             real_t s = rho * s0[i] + omr * gi * gi;
             s0[i] = s;
             p[i] -= lrr * gi / (FNN_SQRT(s) + eps);
@@ -65,7 +71,7 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
                 ss += (double)p[i] * (double)p[i];
-            real_t gi = FNN_GRAD(i);
+            FNN_TAKE_GRAD(gi, i);
             real_t s = rho * s0[i] + omr * gi * gi;
             real_t u = FNN_SQRT(s1[i] + eps) / FNN_SQRT(s + eps) * gi;
             s0[i] = s;
@@ -81,7 +87,7 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
                 ss += (double)p[i] * (double)p[i];
-            real_t gi = FNN_GRAD(i);
+            FNN_TAKE_GRAD(gi, i);
             real_t m = b1 * s0[i] + omb1 * gi;
             real_t v = b2 * s1[i] + omb2 * gi * gi;
             s0[i] = m;
@@ -93,13 +99,19 @@ static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_i
     default:
         break;
     }
-#undef FNN_GRAD
+#undef FNN_TAKE_GRAD
     return ss;
 }
 
-/* Entries per pass of fnn_optim_range when it clears the gradient: the
- * chunk just read is still in L1 when it is zeroed. */
-#define FNN_OPTIM_CHUNK ((fnn_int)4096)
+FNN_SIMD_CLONES
+static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_int hi,
+                                         fnn_int n, real_t wd, double lr, double adam_step,
+                                         real_t *restrict p, real_t *restrict g,
+                                         real_t *restrict state, int clear)
+{
+    return clear ? FNN_SFX(fnn_optim_body)(opt, lo, hi, n, wd, lr, adam_step, p, g, state, 1)
+                 : FNN_SFX(fnn_optim_body)(opt, lo, hi, n, wd, lr, adam_step, p, g, state, 0);
+}
 
 /* The update of entries [lo, hi) of a buffer of n (state rows are n apart),
  * serially: callers split [0, n) between threads. Adds to *sumsq (when not
@@ -117,18 +129,13 @@ int FNN_SFX(fnn_optim_range)(const fnn_optim *opt, fnn_int lo, fnn_int hi, fnn_i
     const double adam_step = opt->kind == FNN_OPTIM_ADAM
         ? lr * sqrt(1.0 - pow(opt->beta2, (double)t)) / (1.0 - pow(opt->beta1, (double)t))
         : 0.0;
-    const fnn_int chunk = clear ? FNN_OPTIM_CHUNK : hi - lo;
+    const fnn_int mid = n_decay < lo ? lo : (n_decay > hi ? hi : n_decay);
     double ss = 0.0;
-    for (fnn_int c0 = lo; c0 < hi; c0 += chunk) {
-        const fnn_int c1 = fnn_min_i(hi, c0 + chunk);
-        const fnn_int mid = n_decay < c0 ? c0 : (n_decay > c1 ? c1 : n_decay);
-        if (c0 < mid)
-            ss += FNN_SFX(fnn_optim_segment)(opt, c0, mid, n, (real_t)l2, lr, adam_step, p, g,
-                                             state);
-        if (mid < c1)
-            FNN_SFX(fnn_optim_segment)(opt, mid, c1, n, (real_t)0, lr, adam_step, p, g, state);
-        if (clear) memset(g + c0, 0, sizeof(real_t) * (size_t)(c1 - c0));
-    }
+    if (lo < mid)
+        ss = FNN_SFX(fnn_optim_segment)(opt, lo, mid, n, (real_t)l2, lr, adam_step, p, g, state,
+                                        clear);
+    if (mid < hi)
+        FNN_SFX(fnn_optim_segment)(opt, mid, hi, n, (real_t)0, lr, adam_step, p, g, state, clear);
     if (sumsq) *sumsq += ss;
     return FNN_OK;
 }
