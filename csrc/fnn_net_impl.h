@@ -301,7 +301,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
     FNN_SFX(fnn_net_ws) ws;
     FNN_SFX(fnn_net_layout)(net, batch, 1, (char *)work, &ws);
     /* shared by the team */
-    double total = 0.0, S = 0.0, loss = 0.0;
+    double total = 0.0, loss = 0.0;
     fnn_int next_chunk = 0;
     const fnn_int n_chunks = fnn_net_update_chunks(net);
     int status = FNN_OK;
@@ -321,17 +321,17 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
             fnn_int lo, hi;
             fnn_span(m, 1, tid, T, &lo, &hi);
             FNN_SFX(fnn_net_gather)(net, X, y, sw, perm + b0, lo, hi, &ws);
-            if (tid == 0) { S = 0.0; loss = 0.0; next_chunk = 0; }
+            if (tid == 0) { loss = 0.0; next_chunk = 0; }
             FNN_BARRIER();
-            if (tid == 0) {
-                if (sw) for (fnn_int i = 0; i < m; ++i) S += (double)ws.swb[i];
-                else S = (double)m;
+            /* every thread sums the batch's weights itself, in the same order */
+            double Sb = (double)m;
+            if (sw) {
+                Sb = 0.0;
+                for (fnn_int i = 0; i < m; ++i) Sb += (double)ws.swb[i];
             }
-            FNN_BARRIER();
-            const double Sb = S;
             if (!(Sb > 0.0)) {
-                /* an all-zero-weight batch moves nothing; the barrier keeps
-                 * thread 0 from resetting S before every thread has read it */
+                /* an all-zero-weight batch moves nothing; the barrier keeps the
+                 * next gather from overwriting weights another thread still sums */
                 FNN_BARRIER();
                 continue;
             }

@@ -69,15 +69,20 @@ def test_same_seed_and_threads_give_identical_weights(digits):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd", "rmsprop"])
+@pytest.mark.parametrize("solver", ["adam", "sgd", "rmsprop", "weighted"])
 def test_one_and_two_threads_train_the_same_network(digits, solver):
     # a network big enough for the engine to split every phase between two
     # threads: each thread's share of the GEMM columns, of the batch norm
     # channels and of the parameter updates must add up to the whole
     Xtr, _, ytr, _ = digits
+    sw = None
+    if solver == "weighted":  # unshuffled, with whole batches of zero weight
+        solver, sw = "adam", np.ones(len(ytr))
+        sw[100:400] = 0.0
     fits = [MLPClassifier(hidden_layer_sizes=(64, 48), solver=solver, max_iter=4,
                           random_state=0, batch_norm=True, dropout=0.1, alpha=1e-3,
-                          learning_rate_init=0.01, n_threads=nt).fit(Xtr, ytr)
+                          learning_rate_init=0.01, n_threads=nt, batch_size=100,
+                          shuffle=sw is None).fit(Xtr, ytr, sample_weight=sw)
             for nt in (1, 2)]
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
