@@ -4,10 +4,12 @@
 
 For each workload: fastnn's median time, each anchor's median, the ratio
 (anchor / fastnn, > 1 means fastnn is faster) and, for fits, the score both
-reach. Times are medians over --repeat runs after one warm-up; these
-machines are noisy, so read the ratios, not the absolute times. PyTorch rows
-appear only when torch is installed; they use torch's CPU build with as many
-threads as fastnn (torch.set_num_threads).
+reach. Times are medians over --repeat runs after one warm-up, fastnn's and
+the anchor's runs alternating, so that both see the same moments of a noisy
+machine; read the ratios, not the absolute times. PyTorch rows appear only
+when torch is installed; they use torch's CPU build with as many threads as
+fastnn (torch.set_num_threads). The network rows also print the epoch's GEMM
+rate against this machine's float32 GEMM rate (SciPy's BLAS, measured here).
 """
 import argparse
 import os
@@ -24,14 +26,38 @@ import _nn_workloads as nnw  # noqa: E402
 from _workloads import binary_data, regression_data  # noqa: E402
 
 
-def median_time(fit, repeat):
-    fit()  # warm-up (imports, page faults, BLAS thread start)
-    times = []
+def paired_times(fits, repeat):
+    """Medians of each callable's time over `repeat` rounds, one call of each
+    per round, after one warm-up call each (imports, page faults, thread
+    start), and each one's last result."""
+    results = [fit() for fit in fits]
+    times = [[] for _ in fits]
     for _ in range(repeat):
-        start = time.perf_counter()
-        est = fit()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), est
+        for i, fit in enumerate(fits):
+            start = time.perf_counter()
+            results[i] = fit()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times], results
+
+
+def sgemm_rate(n_threads, size=3072, repeat=5):
+    """GFLOP/s of SciPy's float32 GEMM on size x size matrices, the BLAS
+    using n_threads: this machine's float32 GEMM rate."""
+    from scipy.linalg.blas import sgemm
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = np.asfortranarray(rng.normal(size=(size, size)).astype(np.float32))
+    with threadpool_limits(n_threads):
+        (best,), _ = paired_times([lambda: sgemm(1.0, a, a)], repeat)
+    return 2.0 * size ** 3 / best / 1e9
+
+
+def mlp_gemm_flops(n, sizes):
+    """Multiply-adds x 2 of one epoch's GEMMs: forward and weight gradient
+    of every Dense layer, input gradient of all but the first."""
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 2.0 * n * (2 * macs + macs - sizes[0] * sizes[1])
 
 
 def main():
@@ -53,14 +79,15 @@ def main():
 
     def bench(workload, fast_fit, anchors, score, repeat=None):
         repeat = repeat or args.repeat
-        tf, ef = median_time(fast_fit, repeat)
+        tf = None
         for name, fit in anchors:
-            ta, ea = median_time(fit, repeat)
+            (tf, ta), (ef, ea) = paired_times([fast_fit, fit], repeat)
             sf, sa = (score(ef), score(ea)) if score else (None, None)
             rows.append((workload, name, tf, ta, ta / tf, sf, sa))
             tail = f"  score {sf:.5f} / {sa:.5f}" if score else ""
             print(f"{workload:40s} vs {name:32s} fastnn {tf * 1e3:9.2f} ms  anchor "
                   f"{ta * 1e3:9.2f} ms  ratio {ta / tf:6.2f}x{tail}", flush=True)
+        return tf
 
     warnings.simplefilter("ignore")
     if args.only != "nn":
@@ -108,6 +135,9 @@ def nn_workloads(args, bench):
         torch = None
         print("PyTorch is not installed: its rows are skipped")
     scale = 10 if args.quick else 1
+    nt = effective_n_threads(None)
+    peak = sgemm_rate(nt)
+    print(f"this machine's float32 GEMM rate (SciPy's BLAS, {nt} threads): {peak:.0f} GFLOP/s")
     cases = [("MLP 784-256-128-10 b256", 60_000 // scale, 784, (256, 128), 256, True),
              ("MLP 784-256-128-10 b32", 60_000 // scale, 784, (256, 128), 32, True),
              ("MLP 20-64-10 b32", 100_000 // scale, 20, (64,), 32, False)]
@@ -120,7 +150,10 @@ def nn_workloads(args, bench):
         anchors.append(("sklearn f64", nnw.sklearn_epoch(X64, y, hidden, bs)))
         if with_sklearn_f32:
             anchors.append(("sklearn f32", nnw.sklearn_epoch(X, y, hidden, bs)))
-        bench(f"{name} f32, epoch", nnw.fastnn_epoch(X, y, hidden, bs), anchors, None)
+        tf = bench(f"{name} f32, epoch", nnw.fastnn_epoch(X, y, hidden, bs), anchors, None)
+        rate = mlp_gemm_flops(n, [p, *hidden, 10]) / tf / 1e9
+        print(f"{name} f32, epoch: GEMMs at {rate:.0f} GFLOP/s, {100 * rate / peak:.0f}% of "
+              f"the machine's float32 GEMM rate", flush=True)
     if torch is not None:
         n = 10_000_000 // scale
         bench(f"Adam step {n} f32 params", nnw.fastnn_adam_step(n),
