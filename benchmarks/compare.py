@@ -26,6 +26,9 @@ import _nn_workloads as nnw  # noqa: E402
 from _workloads import binary_data, regression_data  # noqa: E402
 
 
+IDLE_GAP = 0.5  # seconds between timed runs
+
+
 def paired_times(fits, repeat):
     """Medians of each callable's time over `repeat` rounds, one call of each
     per round, after one warm-up call each (imports, page faults, thread
@@ -34,6 +37,10 @@ def paired_times(fits, repeat):
     times = [[] for _ in fits]
     for _ in range(repeat):
         for i, fit in enumerate(fits):
+            # let the previous run's thread pools go idle first: OpenBLAS's
+            # workers spin ~0.1 s after a call, and a spinning pool from the
+            # anchor's run would take a core from the next run
+            time.sleep(IDLE_GAP)
             start = time.perf_counter()
             results[i] = fit()
             times[i].append(time.perf_counter() - start)

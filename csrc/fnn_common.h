@@ -99,15 +99,6 @@ static inline int fnn_team_size(void)
 #define FNN_PREFETCH(p) ((void)(p))
 #endif
 
-/* Team-parallel kernels run every phase on all threads of one parallel
- * region (each on its share) with barriers between phases; called outside a
- * region, or in a team of one, the barrier is nothing. */
-#ifdef _OPENMP
-#define FNN_BARRIER() _Pragma("omp barrier")
-#else
-#define FNN_BARRIER() ((void)0)
-#endif
-
 /* Thread tid's share [lo, hi) of n items among nt threads, the boundaries on
  * multiples of `align` items (cache lines apart, SIMD-friendly). */
 static inline void fnn_span(fnn_int n, fnn_int align, int tid, int nt, fnn_int *lo,

@@ -2,6 +2,7 @@
 #include "fnn_net.h"
 #include "fnn_act.h"
 #include "fnn_loss.h"
+#include "fnn_team.h"
 
 /* Elements per sample a layer keeps between forward and backward. */
 static fnn_int fnn_layer_extra(const fnn_layer *L)

@@ -194,8 +194,10 @@ int FNN_SFX(fnn_net_predict)(const fnn_net *net, const real_t *params, const rea
     const fnn_int ni = net->layers[0].in_size;
     const fnn_int no = net->layers[net->n_layers - 1].out_size;
     const int nt = FNN_SFX(fnn_net_threads)(net, fnn_min_i(batch, n), n_threads);
+    FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
+        FNN_TEAM_ENTER(sync);
         const int tid = fnn_thread_id(), T = fnn_team_size();
         for (fnn_int r0 = 0; r0 < n; r0 += batch) {
             const fnn_int m = fnn_min_i(batch, n - r0);
@@ -209,6 +211,7 @@ int FNN_SFX(fnn_net_predict)(const fnn_net *net, const real_t *params, const rea
                        sizeof(real_t) * (size_t)((hi - lo) * no));
             FNN_BARRIER();
         }
+        FNN_TEAM_LEAVE();
     }
     return FNN_OK;
 }
@@ -268,8 +271,10 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
     int status = FNN_OK;
     real_t *dx = NULL;
     const int nt = FNN_SFX(fnn_net_threads)(net, m, n_threads);
+    FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
+        FNN_TEAM_ENTER(sync);
         const int tid = fnn_thread_id(), T = fnn_team_size();
         if (rows) {
             fnn_int lo, hi;
@@ -281,6 +286,7 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
         FNN_SFX(fnn_net_batch)(net, m, x, yy, ss, params, stats, scale, seed, update_stats,
                                grad, dX ? &mine : NULL, &loss, &status, &ws, blas, tid, T);
         if (tid == 0) dx = mine;
+        FNN_TEAM_LEAVE();
     }
     if (status != FNN_OK) return status;
     *loss_out = loss;
@@ -308,8 +314,10 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
     int64_t steps_done = 0;
     const int64_t t0 = *t;
     const int nt = FNN_SFX(fnn_net_threads)(net, fnn_min_i(batch, n), n_threads);
+    FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
+        FNN_TEAM_ENTER(sync);
         const int tid = fnn_thread_id(), T = fnn_team_size();
         int64_t steps = 0; /* each thread counts; the same on all */
         fnn_int p_lo, p_hi;
@@ -363,6 +371,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
             steps += 1;
         }
         if (tid == 0) steps_done = steps;
+        FNN_TEAM_LEAVE();
     }
     if (status != FNN_OK) return status;
     *t = t0 + steps_done;

@@ -47,7 +47,7 @@ static FNN_ALWAYS_INLINE double FNN_SFX(fnn_optim_body)(const fnn_optim *opt, fn
     case FNN_OPTIM_ADAGRAD:
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
-                ss += (double)p[i] * (double)p[i];
+            ss += (double)p[i] * (double)p[i];
             FNN_TAKE_GRAD(gi, i);
             real_t s = s0[i] + gi * gi;
             s0[i] = s;
@@ -58,7 +58,7 @@ static FNN_ALWAYS_INLINE double FNN_SFX(fnn_optim_body)(const fnn_optim *opt, fn
         const real_t rho = (real_t)opt->rho, omr = (real_t)(1.0 - opt->rho);
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
-                ss += (double)p[i] * (double)p[i];
+            ss += (double)p[i] * (double)p[i];
             FNN_TAKE_GRAD(gi, i);
             real_t s = rho * s0[i] + omr * gi * gi;
             s0[i] = s;
@@ -70,7 +70,7 @@ static FNN_ALWAYS_INLINE double FNN_SFX(fnn_optim_body)(const fnn_optim *opt, fn
         const real_t rho = (real_t)opt->rho, omr = (real_t)(1.0 - opt->rho);
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
-                ss += (double)p[i] * (double)p[i];
+            ss += (double)p[i] * (double)p[i];
             FNN_TAKE_GRAD(gi, i);
             real_t s = rho * s0[i] + omr * gi * gi;
             real_t u = FNN_SQRT(s1[i] + eps) / FNN_SQRT(s + eps) * gi;
@@ -86,7 +86,7 @@ static FNN_ALWAYS_INLINE double FNN_SFX(fnn_optim_body)(const fnn_optim *opt, fn
         const real_t step = (real_t)adam_step;
         #pragma omp simd reduction(+ : ss)
         for (i = lo; i < hi; ++i) {
-                ss += (double)p[i] * (double)p[i];
+            ss += (double)p[i] * (double)p[i];
             FNN_TAKE_GRAD(gi, i);
             real_t m = b1 * s0[i] + omb1 * gi;
             real_t v = b2 * s1[i] + omb2 * gi * gi;

@@ -2,17 +2,6 @@
 C + OpenMP kernels, behind the scikit-learn estimator API."""
 __version__ = "0.1.0"
 
-import os as _os  # noqa: E402
-
-# The network engine's threads meet at a barrier between every phase of every
-# batch. libgomp's default spin before sleeping (300000 iterations) makes a
-# waiting thread burn its core, which collapses speed when another process
-# shares the cores: beside one busy process a 784-256-128-10 epoch at batch 32
-# went from 0.66 s to 6.8 s; with a short spin, to 1.6-1.9 s, and the quiet
-# speed is unchanged. Read once, when our OpenMP runtime loads (below); a
-# value the user set wins.
-_os.environ.setdefault("GOMP_SPINCOUNT", "1000")
-
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
     MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor,

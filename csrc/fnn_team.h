@@ -1,0 +1,118 @@
+/* fnn_team.h -- the barrier of the team-parallel network kernels.
+ *
+ * The engine runs a whole epoch in one OpenMP region and meets at a barrier
+ * between every phase of every batch (a dozen per batch). It does not use
+ * "omp barrier": how long libgomp spins before sleeping is one process-wide
+ * setting (GOMP_SPINCOUNT, read once when libgomp loads, and shared with every
+ * other user of libgomp in the process: PyTorch links the same soname). Its
+ * default spin burns the core a waiting thread is on, so beside one busy
+ * process a b32 epoch took 10x its quiet time; a short spin set for the
+ * whole process made a PyTorch b32 epoch 25% slower. This barrier spins a
+ * short while (a balanced phase ends within it) and then sleeps in the
+ * kernel (a futex on Linux, sched_yield elsewhere), whatever libgomp is told.
+ *
+ * Use: FNN_TEAM_SYNC(sync) before the parallel region, FNN_TEAM_ENTER(sync)
+ * first thing inside it on every thread and FNN_TEAM_LEAVE() last, then
+ * FNN_BARRIER() anywhere in between, in any function. Outside a region, or
+ * in a team of one, the barrier is nothing. Include once per translation unit
+ * (the current team is a per-thread variable of that unit).
+ */
+#ifndef FNN_TEAM_H
+#define FNN_TEAM_H
+
+#include "fnn_common.h"
+
+#ifdef _OPENMP
+#if defined(__linux__)
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <sched.h>
+#endif
+
+typedef struct {
+    int arrived;        /* threads at the current barrier */
+    unsigned gen;       /* barriers completed: waiters watch it change */
+    int sleepers;       /* threads asleep on gen */
+} fnn_team_sync;
+
+/* Pause instructions a waiting thread spins through before it sleeps: ~25 us
+ * on the 2.6 GHz Zen 4 this was tuned on, longer than the imbalance of a
+ * balanced phase, far shorter than a scheduler time slice. */
+#define FNN_TEAM_SPIN 1000
+
+static _Thread_local fnn_team_sync *fnn_team_cur = NULL;
+
+static inline void fnn_team_enter(fnn_team_sync *sync) { fnn_team_cur = sync; }
+static inline void fnn_team_leave(void) { fnn_team_cur = NULL; }
+
+static inline void fnn_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static inline void fnn_team_sleep(unsigned *addr, unsigned seen)
+{
+#if defined(__linux__)
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+#else
+    (void)addr; (void)seen;
+    sched_yield();
+#endif
+}
+
+static inline void fnn_team_wake(unsigned *addr)
+{
+#if defined(__linux__)
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#else
+    (void)addr;
+#endif
+}
+
+/* Every write a thread made before the barrier is visible to every thread
+ * after it (release on arrival, acquire on leaving). */
+static inline void fnn_team_barrier(void)
+{
+    fnn_team_sync *s = fnn_team_cur;
+    const int nt = omp_get_num_threads();
+    if (!s || nt < 2) return;
+    const unsigned gen = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&s->arrived, 1, __ATOMIC_ACQ_REL) == nt) {
+        /* the last one in: reset for the next barrier, then release the others
+         * (no one can arrive at the next barrier before seeing the new gen) */
+        __atomic_store_n(&s->arrived, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->gen, gen + 1, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&s->sleepers, __ATOMIC_SEQ_CST)) fnn_team_wake(&s->gen);
+        return;
+    }
+    for (int i = 0; i < FNN_TEAM_SPIN; ++i) {
+        if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen) return;
+        fnn_cpu_relax();
+    }
+    __atomic_add_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
+    /* the kernel sleeps only while gen still equals what we saw: a release
+     * between the check above and this call is not lost */
+    while (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) == gen) fnn_team_sleep(&s->gen, gen);
+    __atomic_sub_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
+}
+
+#define FNN_BARRIER() fnn_team_barrier()
+#define FNN_TEAM_SYNC(name) fnn_team_sync name = {0, 0u, 0}
+#define FNN_TEAM_ENTER(name) fnn_team_enter(&(name))
+#define FNN_TEAM_LEAVE() fnn_team_leave()
+
+#else /* no OpenMP: one thread, nothing to wait for */
+
+#define FNN_BARRIER() ((void)0)
+#define FNN_TEAM_SYNC(name) int name = 0
+#define FNN_TEAM_ENTER(name) ((void)(name))
+#define FNN_TEAM_LEAVE() ((void)0)
+
+#endif
+
+#endif /* FNN_TEAM_H */
