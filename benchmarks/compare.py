@@ -29,10 +29,10 @@ from _workloads import binary_data, regression_data  # noqa: E402
 IDLE_GAP = 0.5  # seconds between timed runs
 
 
-def paired_times(fits, repeat):
+def paired_times(fits, repeat, gap=IDLE_GAP):
     """Medians of each callable's time over `repeat` rounds, one call of each
-    per round, after one warm-up call each (imports, page faults, thread
-    start), and each one's last result."""
+    per round (`gap` seconds apart), after one warm-up call each (imports,
+    page faults, thread start), and each one's last result."""
     results = [fit() for fit in fits]
     times = [[] for _ in fits]
     for _ in range(repeat):
@@ -40,7 +40,7 @@ def paired_times(fits, repeat):
             # let the previous run's thread pools go idle first: OpenBLAS's
             # workers spin ~0.1 s after a call, and a spinning pool from the
             # anchor's run would take a core from the next run
-            time.sleep(IDLE_GAP)
+            time.sleep(gap)
             start = time.perf_counter()
             results[i] = fit()
             times[i].append(time.perf_counter() - start)
@@ -84,11 +84,11 @@ def main():
           f"ratio = anchor time / fastnn time\n")
     rows = []
 
-    def bench(workload, fast_fit, anchors, score, repeat=None):
+    def bench(workload, fast_fit, anchors, score, repeat=None, gap=IDLE_GAP):
         repeat = repeat or args.repeat
         tf = None
         for name, fit in anchors:
-            (tf, ta), (ef, ea) = paired_times([fast_fit, fit], repeat)
+            (tf, ta), (ef, ea) = paired_times([fast_fit, fit], repeat, gap)
             sf, sa = (score(ef), score(ea)) if score else (None, None)
             rows.append((workload, name, tf, ta, ta / tf, sf, sa))
             tail = f"  score {sf:.5f} / {sa:.5f}" if score else ""
@@ -164,9 +164,10 @@ def nn_workloads(args, bench):
     if torch is not None:
         n = 10_000_000 // scale
         bench(f"Adam step {n} f32 params", nnw.fastnn_adam_step(n),
-              [("PyTorch fused Adam", nnw.torch_adam_step(n))], None, repeat=50)
+              [("PyTorch fused Adam", nnw.torch_adam_step(n))], None, repeat=50, gap=0.0)
         bench("BatchNorm fwd+bwd 256x1024 f32", nnw.fastnn_batchnorm(256, 1024),
-              [("PyTorch BatchNorm1d", nnw.torch_batchnorm(256, 1024))], None, repeat=200)
+              [("PyTorch BatchNorm1d", nnw.torch_batchnorm(256, 1024))], None, repeat=200,
+              gap=0.0)
 
 
 if __name__ == "__main__":
