@@ -86,7 +86,11 @@ static inline void fnn_team_barrier(void)
         /* the last one in: reset for the next barrier, then release the others
          * (no one can arrive at the next barrier before seeing the new gen) */
         __atomic_store_n(&s->arrived, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->gen, gen + 1, __ATOMIC_RELEASE);
+        /* sequentially consistent with the sleepers' count below and in the
+         * waiters: either this sees a sleeper, or that sleeper sees the new gen
+         * (a release store could still sit in the store buffer while the
+         * count is read, and a waiter would sleep on the old value for good) */
+        __atomic_store_n(&s->gen, gen + 1, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&s->sleepers, __ATOMIC_SEQ_CST)) fnn_team_wake(&s->gen);
         return;
     }
@@ -97,7 +101,7 @@ static inline void fnn_team_barrier(void)
     __atomic_add_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
     /* the kernel sleeps only while gen still equals what we saw: a release
      * between the check above and this call is not lost */
-    while (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) == gen) fnn_team_sleep(&s->gen, gen);
+    while (__atomic_load_n(&s->gen, __ATOMIC_SEQ_CST) == gen) fnn_team_sleep(&s->gen, gen);
     __atomic_sub_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
 }
 

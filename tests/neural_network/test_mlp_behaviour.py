@@ -89,6 +89,36 @@ def test_one_and_two_threads_train_the_same_network(digits, solver):
     np.testing.assert_allclose(fits[0].loss_curve_, fits[1].loss_curve_, rtol=1e-12)
 
 
+def test_two_thread_fits_in_oversubscribed_threads(digits):
+    # three Python threads each train with a two-thread engine team on a
+    # machine with fewer cores: the teams' barriers must wait (spin, then
+    # sleep) and wake without losing a wake-up or mixing teams
+    Xtr, Xte, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(64, 48), max_iter=3, random_state=0, batch_norm=True,
+              n_threads=2)
+    ref = MLPClassifier(**kw).fit(Xtr, ytr)
+    results, errors = {}, []
+
+    def fit(i):
+        try:
+            clf = MLPClassifier(**kw).fit(Xtr, ytr)
+            results[i] = (clf.coefs_[0], clf.predict_proba(Xte))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=fit, args=(i,), daemon=True) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a fit hung"
+    assert not errors, errors
+    assert len(results) == 3
+    for w, proba in results.values():
+        np.testing.assert_array_equal(w, ref.coefs_[0])
+        np.testing.assert_array_equal(proba, ref.predict_proba(Xte))
+
+
 def test_prediction_of_a_row_does_not_depend_on_the_batch(digits):
     Xtr, Xte, ytr, _ = digits
     clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0, batch_norm=True,
