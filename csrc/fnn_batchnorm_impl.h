@@ -14,10 +14,9 @@
 
 /* acc[c] += sum over the S positions of channel c of f(x) for one row's
  * channels [c0, c1); f is x or (x - mean[c])^2. */
-FNN_SIMD_CLONES
-static void FNN_SFX(fnn_bn_row_sums)(const real_t *restrict x, fnn_int c0, fnn_int c1,
-                                     fnn_int S, const double *restrict mean,
-                                     double *restrict acc)
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_bn_row_sums))(
+    const real_t *restrict x, fnn_int c0, fnn_int c1, fnn_int S, const double *restrict mean,
+    double *restrict acc)
 {
     if (S == 1) {
         if (mean) {
@@ -46,14 +45,17 @@ static void FNN_SFX(fnn_bn_row_sums)(const real_t *restrict x, fnn_int c0, fnn_i
         acc[c] += s;
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_bn_row_sums),
+                  (const real_t *restrict x, fnn_int c0, fnn_int c1, fnn_int S,
+                   const double *restrict mean, double *restrict acc),
+                  (x, c0, c1, S, mean, acc))
 
 /* out = a[c] x + b[c] over one row's channels [c0, c1), and xhat = (x -
  * mean[c]) inv[c] when xhat is not NULL. */
-FNN_SIMD_CLONES
-static void FNN_SFX(fnn_bn_row_affine)(const real_t *restrict x, real_t *restrict out,
-                                       real_t *restrict xhat, fnn_int c0, fnn_int c1, fnn_int S,
-                                       const double *restrict a, const double *restrict b,
-                                       const double *restrict mean, const double *restrict inv)
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_bn_row_affine))(
+    const real_t *restrict x, real_t *restrict out, real_t *restrict xhat, fnn_int c0, fnn_int c1,
+    fnn_int S, const double *restrict a, const double *restrict b, const double *restrict mean,
+    const double *restrict inv)
 {
     for (fnn_int c = c0; c < c1; c += (S == 1 ? c1 - c0 : 1)) {
         const fnn_int lo = S == 1 ? c0 : c * S, hi = S == 1 ? c1 : (c + 1) * S;
@@ -73,6 +75,12 @@ static void FNN_SFX(fnn_bn_row_affine)(const real_t *restrict x, real_t *restric
         }
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_bn_row_affine),
+                  (const real_t *restrict x, real_t *restrict out, real_t *restrict xhat,
+                   fnn_int c0, fnn_int c1, fnn_int S, const double *restrict a,
+                   const double *restrict b, const double *restrict mean,
+                   const double *restrict inv),
+                  (x, out, xhat, c0, c1, S, a, b, mean, inv))
 
 static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const real_t *in,
                                            real_t *out, real_t *xhat, double *fixed,
@@ -122,10 +130,9 @@ static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const 
 }
 
 /* dg[c] += sum d xhat, db[c] += sum d over one row's channels [c0, c1). */
-FNN_SIMD_CLONES
-static void FNN_SFX(fnn_bn_row_grads)(const real_t *restrict d, const real_t *restrict xh,
-                                      fnn_int c0, fnn_int c1, fnn_int S, double *restrict dg,
-                                      double *restrict db)
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_bn_row_grads))(
+    const real_t *restrict d, const real_t *restrict xh, fnn_int c0, fnn_int c1, fnn_int S,
+    double *restrict dg, double *restrict db)
 {
     if (S == 1) {
         #pragma omp simd
@@ -146,12 +153,15 @@ static void FNN_SFX(fnn_bn_row_grads)(const real_t *restrict d, const real_t *re
         db[c] += b;
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_bn_row_grads),
+                  (const real_t *restrict d, const real_t *restrict xh, fnn_int c0, fnn_int c1,
+                   fnn_int S, double *restrict dg, double *restrict db),
+                  (d, xh, c0, c1, S, dg, db))
 
 /* d = k[c] (d - u[c] - xhat v[c]) over one row's channels [c0, c1). */
-FNN_SIMD_CLONES
-static void FNN_SFX(fnn_bn_row_din)(real_t *restrict d, const real_t *restrict xh, fnn_int c0,
-                                    fnn_int c1, fnn_int S, const double *restrict k,
-                                    const double *restrict u, const double *restrict v)
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_bn_row_din))(
+    real_t *restrict d, const real_t *restrict xh, fnn_int c0, fnn_int c1, fnn_int S,
+    const double *restrict k, const double *restrict u, const double *restrict v)
 {
     if (S == 1) {
         #pragma omp simd
@@ -166,6 +176,11 @@ static void FNN_SFX(fnn_bn_row_din)(real_t *restrict d, const real_t *restrict x
             d[q] = (real_t)(kc * ((double)d[q] - uc - (double)xh[q] * vc));
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_bn_row_din),
+                  (real_t *restrict d, const real_t *restrict xh, fnn_int c0, fnn_int c1,
+                   fnn_int S, const double *restrict k, const double *restrict u,
+                   const double *restrict v),
+                  (d, xh, c0, c1, S, k, u, v))
 
 /* In place on d: d loss / d out -> d loss / d in (train mode statistics). */
 static void FNN_SFX(fnn_batchnorm_backward)(const fnn_layer *L, fnn_int m, const real_t *xhat,

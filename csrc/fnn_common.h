@@ -14,6 +14,7 @@
 #define FNN_COMMON_H
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
@@ -66,14 +67,83 @@ static inline uint64_t fnn_hash64(uint64_t seed, uint64_t i)
     return z ^ (z >> 31);
 }
 
-/* Runtime SIMD dispatch for hot loops outside BLAS: GCC on x86-64 Linux
- * compiles the function for AVX-512, AVX2+FMA and the baseline and picks one
- * at load time (no -march=native in what is built for others). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) \
-    && !defined(FNN_NO_CLONES)
-#define FNN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* Runtime SIMD dispatch for hot loops outside BLAS (no -march=native in what
+ * is built for others). A dispatched function is written once, as a body:
+ *
+ *     static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(name)(params) { ... }
+ *     FNN_SIMD_DISPATCH(void, name, (params), (args))
+ *
+ * which compiles the body for AVX-512 (F/BW/DQ/VL), AVX2+FMA and the baseline
+ * and defines name() to run the best one this CPU has, capped by the
+ * environment variable FASTNN_SIMD ("avx512", "avx2" or "baseline", read once
+ * per extension module): tests and users can force the narrower paths on any
+ * machine, since the paths round differently (FMA contraction, SIMD width). */
+#define FNN_CAT_(a, b) a##b
+#define FNN_CAT(a, b) FNN_CAT_(a, b)
+#define FNN_SIMD_BODY(name) FNN_CAT(name, _body)
+
+enum { FNN_SIMD_BASELINE = 0, FNN_SIMD_AVX2 = 1, FNN_SIMD_AVX512 = 2 };
+
+/* The level FASTNN_SIMD allows (AVX-512 when unset or unknown: the Python
+ * side warns about an unknown value). */
+static inline int fnn_simd_env_cap(void)
+{
+    const char *e = getenv("FASTNN_SIMD");
+    if (!e || !*e) return FNN_SIMD_AVX512;
+    if (!strcmp(e, "avx2")) return FNN_SIMD_AVX2;
+    if (!strcmp(e, "baseline")) return FNN_SIMD_BASELINE;
+    return FNN_SIMD_AVX512;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(FNN_NO_CLONES)
+#define FNN_SIMD_X86 1
+static int fnn_simd_cached = -1;
+
+static int fnn_simd_detect(void)
+{
+    __builtin_cpu_init();
+    int cpu = FNN_SIMD_BASELINE;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        cpu = FNN_SIMD_AVX2;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+            cpu = FNN_SIMD_AVX512;
+    }
+    const int cap = fnn_simd_env_cap();
+    return cpu < cap ? cpu : cap;
+}
+
+/* The SIMD path in use (decided once; racing first calls agree). */
+static inline int fnn_simd_level(void)
+{
+    int l = __atomic_load_n(&fnn_simd_cached, __ATOMIC_RELAXED);
+    if (l < 0) {
+        l = fnn_simd_detect();
+        __atomic_store_n(&fnn_simd_cached, l, __ATOMIC_RELAXED);
+    }
+    return l;
+}
+
+#define FNN_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#define FNN_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define FNN_SIMD_DISPATCH(ret, name, params, args)                                      \
+    FNN_TARGET_AVX512 static ret FNN_CAT(name, _avx512) params                         \
+    { return FNN_SIMD_BODY(name) args; }                                                \
+    FNN_TARGET_AVX2 static ret FNN_CAT(name, _avx2) params                             \
+    { return FNN_SIMD_BODY(name) args; }                                                \
+    static ret FNN_CAT(name, _baseline) params { return FNN_SIMD_BODY(name) args; }    \
+    static ret name params                                                              \
+    {                                                                                   \
+        switch (fnn_simd_level()) {                                                     \
+        case FNN_SIMD_AVX512: return FNN_CAT(name, _avx512) args;                       \
+        case FNN_SIMD_AVX2: return FNN_CAT(name, _avx2) args;                           \
+        default: return FNN_CAT(name, _baseline) args;                                  \
+        }                                                                               \
+    }
 #else
-#define FNN_SIMD_CLONES
+static inline int fnn_simd_level(void) { return FNN_SIMD_BASELINE; }
+#define FNN_SIMD_DISPATCH(ret, name, params, args) \
+    static ret name params { return FNN_SIMD_BODY(name) args; }
 #endif
 
 /* Inlined whatever the optimizer thinks (bodies specialised by a constant flag). */

@@ -9,20 +9,27 @@ static inline fnn_int FNN_SFX(fnn_linear_block_rows)(fnn_int p)
 }
 
 /* dot(x, w) in double, and acc += g * x: the single-output row kernels. */
-FNN_SIMD_CLONES static double FNN_SFX(fnn_linear_dot)(const real_t *x, const real_t *w, fnn_int p)
+static FNN_ALWAYS_INLINE double FNN_SIMD_BODY(FNN_SFX(fnn_linear_dot))(
+    const real_t *x, const real_t *w, fnn_int p)
 {
     double s = 0.0;
     #pragma omp simd reduction(+ : s)
     for (fnn_int j = 0; j < p; ++j) s += (double)x[j] * (double)w[j];
     return s;
 }
+FNN_SIMD_DISPATCH(double, FNN_SFX(fnn_linear_dot),
+                  (const real_t *x, const real_t *w, fnn_int p),
+                  (x, w, p))
 
-FNN_SIMD_CLONES static void FNN_SFX(fnn_linear_axpy)(double *acc, double g, const real_t *x,
-                                                     fnn_int p)
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_linear_axpy))(
+    double *acc, double g, const real_t *x, fnn_int p)
 {
     #pragma omp simd
     for (fnn_int j = 0; j < p; ++j) acc[j] += g * (double)x[j];
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_linear_axpy),
+                  (double *acc, double g, const real_t *x, fnn_int p),
+                  (acc, g, x, p))
 
 typedef struct {
     real_t *xb;   /* B x p gathered dense rows (dense data with a row list) */

@@ -103,15 +103,18 @@ static FNN_ALWAYS_INLINE double FNN_SFX(fnn_optim_body)(const fnn_optim *opt, fn
     return ss;
 }
 
-FNN_SIMD_CLONES
-static double FNN_SFX(fnn_optim_segment)(const fnn_optim *opt, fnn_int lo, fnn_int hi,
-                                         fnn_int n, real_t wd, double lr, double adam_step,
-                                         real_t *restrict p, real_t *restrict g,
-                                         real_t *restrict state, int clear)
+static FNN_ALWAYS_INLINE double FNN_SIMD_BODY(FNN_SFX(fnn_optim_segment))(
+    const fnn_optim *opt, fnn_int lo, fnn_int hi, fnn_int n, real_t wd, double lr,
+    double adam_step, real_t *restrict p, real_t *restrict g, real_t *restrict state, int clear)
 {
     return clear ? FNN_SFX(fnn_optim_body)(opt, lo, hi, n, wd, lr, adam_step, p, g, state, 1)
                  : FNN_SFX(fnn_optim_body)(opt, lo, hi, n, wd, lr, adam_step, p, g, state, 0);
 }
+FNN_SIMD_DISPATCH(double, FNN_SFX(fnn_optim_segment),
+                  (const fnn_optim *opt, fnn_int lo, fnn_int hi, fnn_int n, real_t wd, double lr,
+                   double adam_step, real_t *restrict p, real_t *restrict g,
+                   real_t *restrict state, int clear),
+                  (opt, lo, hi, n, wd, lr, adam_step, p, g, state, clear))
 
 /* The update of entries [lo, hi) of a buffer of n (state rows are n apart),
  * serially: callers split [0, n) between threads. Adds to *sumsq (when not

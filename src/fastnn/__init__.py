@@ -2,6 +2,14 @@
 C + OpenMP kernels, behind the scikit-learn estimator API."""
 __version__ = "0.1.0"
 
+import os as _os
+import warnings as _warnings
+
+if _os.environ.get("FASTNN_SIMD", "") not in ("", "avx512", "avx2", "baseline"):
+    _warnings.warn(f"FASTNN_SIMD={_os.environ['FASTNN_SIMD']!r} is not one of 'avx512', "
+                   "'avx2', 'baseline'; it is ignored (the best SIMD path is used)",
+                   RuntimeWarning, stacklevel=2)
+
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
     MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor,
@@ -25,6 +33,8 @@ def show_config(file=None):
         f"python {platform.python_version()}, numpy {numpy.__version__}, "
         f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}",
         f"OpenMP: {'enabled' if _openmp.openmp_enabled() else 'disabled (one thread)'}",
+        f"SIMD kernels: {_openmp.simd_level()} (FASTNN_SIMD="
+        f"{os.environ.get('FASTNN_SIMD', '') or 'unset'})",
         f"threads: {effective_n_threads(None)} (usable cores {available_cpus()}, "
         f"OpenMP max {_openmp.omp_max_threads()})",
     ]

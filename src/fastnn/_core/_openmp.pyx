@@ -1,4 +1,5 @@
-"""OpenMP facts of this build (fastnn.utils reads them to resolve n_threads)."""
+"""OpenMP and SIMD facts of this build (fastnn.utils reads them to resolve
+n_threads; show_config prints them)."""
 
 cdef extern from *:
     """
@@ -14,6 +15,11 @@ cdef extern from *:
     int fnn_openmp_enabled() nogil
     int fnn_omp_max_threads() nogil
 
+cdef extern from "fnn_common.h":
+    int fnn_simd_level() nogil
+
+SIMD_LEVELS = ("baseline", "avx2", "avx512")
+
 
 def openmp_enabled():
     """True when the kernels were compiled with OpenMP."""
@@ -23,3 +29,9 @@ def openmp_enabled():
 def omp_max_threads():
     """OpenMP's default team size (honours OMP_NUM_THREADS); 1 without OpenMP."""
     return fnn_omp_max_threads()
+
+
+def simd_level():
+    """The SIMD path of the dispatched kernels: "avx512", "avx2" or "baseline"
+    (the best this CPU has, capped by the FASTNN_SIMD environment variable)."""
+    return SIMD_LEVELS[fnn_simd_level()]
