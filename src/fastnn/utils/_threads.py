@@ -5,13 +5,26 @@ scikit-learn's ``_openmp_effective_n_threads``: None or -1 mean every core the
 process may use (CPU affinity, cgroup CPU quota and OMP_NUM_THREADS are all
 honoured), -k means all but k-1, k > 0 means k; without OpenMP it is 1.
 
+n_threads above the usable cores is capped to them with a warning (threads
+beyond the cores only wait for each other at every barrier).
+
+Fork: GNU OpenMP's (libgomp's) worker pool does not survive ``fork``. A child
+forked after this process ran a multi-threaded kernel inherits a pool whose
+threads do not exist, and its first multi-threaded region in the forking
+thread would wait for them for ever. So in such a child, kernels called from
+that thread run on one thread (with a warning, once); other threads of the
+child get a fresh pool and keep every core. The 'spawn' and 'forkserver'
+start methods avoid the question.
+
 ``blas_single_thread()`` limits the BLAS library to one thread while kernels
 that call BLAS from their own OpenMP threads run, so OpenMP and BLAS threads
 never oversubscribe the cores.
 """
 import math
+import numbers
 import os
 import threading
+import warnings
 from contextlib import contextmanager
 
 from fastnn._core import _openmp
@@ -49,18 +62,66 @@ def available_cpus():
     return min(n, limit) if limit else n
 
 
+# Set once a multi-threaded kernel may have run (libgomp then has a pool);
+# in a forked child, the ident of the thread that forked while it was set.
+_pool_started = False
+_forked_thread = None
+_fork_warned = False
+
+
+def _after_fork_in_child():
+    global _forked_thread, _fork_warned
+    _fork_warned = False
+    if _pool_started:
+        _forked_thread = threading.get_ident()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _fork_limited():
+    """True in the thread of a forked child whose libgomp pool is stale."""
+    global _fork_warned
+    if _forked_thread is None or threading.get_ident() != _forked_thread:
+        return False
+    if not _fork_warned:
+        _fork_warned = True
+        warnings.warn(
+            "fastnn: this process was forked after fastnn ran OpenMP threads, and GNU "
+            "OpenMP's thread pool does not survive fork: kernels called from this thread "
+            "run on one thread. Use the 'spawn' or 'forkserver' start method (or fit in "
+            "another thread) for multi-threaded fits in worker processes.",
+            RuntimeWarning, stacklevel=3)
+    return True
+
+
 def effective_n_threads(n_threads=None):
     """The number of threads a kernel should use for ``n_threads``."""
+    global _pool_started
     if not _openmp.openmp_enabled():
         return 1
-    if n_threads is not None and (not isinstance(n_threads, int) or n_threads == 0):
+    if n_threads is not None and (not isinstance(n_threads, numbers.Integral)
+                                  or isinstance(n_threads, bool) or n_threads == 0):
         raise ValueError(f"n_threads must be None or a non-zero int, got {n_threads!r}")
-    cap = min(available_cpus(), _openmp.omp_max_threads())
+    cores = max(1, available_cpus())
+    cap = max(1, min(cores, _openmp.omp_max_threads()))
     if n_threads is None or n_threads == -1:
-        return max(1, cap)
-    if n_threads < 0:
-        return max(1, cap + 1 + n_threads)
-    return n_threads
+        n = cap
+    elif n_threads < 0:
+        n = max(1, cap + 1 + int(n_threads))
+    elif n_threads > cores:
+        warnings.warn(f"n_threads={n_threads} is more than the {cores} cores this process may "
+                      f"use; using {cores} (more threads than cores only wait for each other "
+                      "at every barrier)", UserWarning, stacklevel=3)
+        n = cores
+    else:
+        n = int(n_threads)
+    if n > 1:
+        if _fork_limited():
+            return 1
+        _pool_started = True
+    return n
 
 
 _controller = None
