@@ -75,6 +75,11 @@ class LinearObjective:
             self._unchecked_X = None
         return loss, grad
 
+    def reference_loss(self, params, rows):
+        """The objective at params, over every row (one pass, as an epoch's
+        cost): what divergence is judged against."""
+        return self.value_grad(np.asarray(params, dtype=np.float64))[0]
+
     def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):
         loss, t = self.problem.epoch(perm, batch_size, self.S / self.n_samples, rule, lr,
                                      self.l2, t, params, grad, state, self.n_threads)

@@ -65,6 +65,10 @@ def _check_int(name, value, low):
 class _EpochModel:
     """The trainer's view of a network on one data set."""
 
+    # rows the initial weights' loss is measured on: a reference for
+    # divergence, not an estimate, so a forward and backward of one batch
+    REFERENCE_ROWS = 1024
+
     def __init__(self, est, X, y, sw):
         self.net = est.network_.net
         self.n_params = self.net.n_params
@@ -74,6 +78,21 @@ class _EpochModel:
         self.stats = est._stats
         self.seed = est._dropout_seed
         self.n_threads = est._n_threads
+        self.n_decay = est.network_.n_decay
+
+    def reference_loss(self, params, rows):
+        """The training objective at params over the first rows of ``rows``
+        (the running statistics are left alone)."""
+        rows = np.ascontiguousarray(rows[: self.REFERENCE_ROWS], dtype=np.int64)
+        S = float(rows.size) if self.sw is None else float(np.sum(self.sw[rows]))
+        if S <= 0:
+            return np.nan
+        grad = np.empty_like(params)
+        loss, _ = self.net.loss_grad(self.X, self.y, self.sw, params, self.stats, grad, rows,
+                                     1.0, self.seed, STATS_KEEP, False, self.n_threads)
+        W = params[: self.n_decay].astype(np.float64)
+        # the L2 term as one batch of these rows would report it
+        return self.value_scale * loss / S + 0.5 * self.alpha * float(W @ W) / S
 
     def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):
         return self.net.epoch(self.X, self.y, self.sw, perm, batch_size, rule, lr, self.alpha,
@@ -250,6 +269,12 @@ class BaseNetwork:
                              "solver='lbfgs' is not")
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if validation_data is not None and not (
+                isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
+            raise ValueError("validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                             f"sample_weight_val), got {type(validation_data).__name__}"
+                             + (f" of length {len(validation_data)}"
+                                if isinstance(validation_data, (tuple, list)) else ""))
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._check_X_y(X, y, reset=first_pass)
         Y, loss, n_outputs = self._encode_targets(y, X.shape[0], first_pass, incremental,
@@ -268,6 +293,10 @@ class BaseNetwork:
                 self.out_activation_ = self._out_activation(loss)
                 self._initialize(network, dtype)
                 self._publish()
+                if network.n_train == 0:
+                    warnings.warn("every layer with weights is frozen (freeze="
+                                  f"{getattr(self, 'freeze', None)!r}): fit will not change "
+                                  "any weight", UserWarning)
             else:
                 if not (self._params.flags.writeable and self._stats.flags.writeable):
                     self._params, self._stats = self._params.copy(), self._stats.copy()
@@ -304,9 +333,15 @@ class BaseNetwork:
         if cw is not None and is_classifier(self):
             if loss != "multinomial" and Y.shape[1] > 1:
                 raise ValueError("class_weight is not supported for multilabel targets")
-            codes = Y.ravel().astype(np.intp) if Y.shape[1] == 1 else None
-            weights = compute_class_weight(cw, classes=np.arange(len(self.classes_)),
-                                           y=codes)
+            codes = Y.ravel().astype(np.intp)
+            if isinstance(cw, dict):
+                known = set(self.classes_.tolist())
+                for key in cw:
+                    if key not in known:
+                        raise ValueError(f"class_weight has the key {key!r}, which is not a "
+                                         f"class; the classes are {self.classes_.tolist()}")
+            # keys are class labels, as in scikit-learn; absent classes weigh 1
+            weights = compute_class_weight(cw, classes=self.classes_, y=self.classes_[codes])
             w = weights[codes]
             sw = w if sw is None else sw * w
         return None if sw is None else np.ascontiguousarray(sw, dtype=dtype)
@@ -395,7 +430,7 @@ class BaseNetwork:
                 schedule(float(opt.learning_rate), 0, self.t_))
             self._opt_state.samples_seen = self.t_
         if self.early_stopping or validation_data is not None:
-            self._history.best_params = None
+            self._history.best_params = self._history.best_stats = None
         model = _EpochModel(self, Xf, Yf, sw)
         n_iter_no_change = self.n_iter_no_change
         if n_iter_no_change == np.inf:
@@ -422,6 +457,8 @@ class BaseNetwork:
             self.best_loss_ = None
             if hist.best_params is not None:
                 self._params[...] = hist.best_params
+                if hist.best_stats is not None:
+                    self._stats[...] = hist.best_stats
         else:
             self.best_loss_ = hist.best_loss
 

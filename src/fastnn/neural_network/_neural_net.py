@@ -59,6 +59,12 @@ class _NeuralNetLayers:
                                  "GridSearchCV, unfits estimators given as parameters: pass "
                                  "init=fitted.get_weights() there)")
             init = init.get_weights()
+        if not isinstance(init, (list, tuple)) or not all(
+                w is None or isinstance(w, dict) for w in init):
+            raise ValueError(
+                "init must be a fitted fastnn network estimator, or a list with one dict of "
+                "arrays (or None, to skip the layer) per layer, as get_weights() returns; "
+                f"got {type(init).__name__}" + (f" {init!r}" if isinstance(init, str) else ""))
         init = list(init)
         if len(init) > len(network.specs):
             raise ValueError(f"init has weights for {len(init)} layers, the network has "

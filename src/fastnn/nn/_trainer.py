@@ -8,14 +8,25 @@ A model is any object with
     epoch(perm, batch_size, rule, lr, t, params, grad, state) -> (loss, t)
         one compiled pass over the rows in ``perm``; returns the epoch's mean
         training objective and the updated step count.
+    reference_loss(params, rows) -> float      (optional) the training
+        objective at ``params`` (on a sample of ``rows`` is enough): the
+        initial weights' loss, which divergence is judged against.
+    stats                         (optional) its buffer of running statistics
+        (batch norm), which the epoch updates outside ``params``: kept with
+        the best parameters, since the model scored is both.
 
 The loop owns what happens between epochs: the permutation, the learning
 rate schedule, the stopping rule (scikit-learn's MLP rule: stop after
 ``n_iter_no_change`` epochs whose loss did not improve on the best by
 ``tol``; the 'adaptive' schedule divides the rate by 5 instead until it
-falls below 1e-6), divergence detection (a non-finite loss, or one
-DIVERGENCE_FACTOR times the best seen, is a ValueError), verbosity and
-history.
+falls below 1e-6), divergence detection, verbosity and history.
+
+Divergence is judged against the loss of the initial weights, computed once
+per call before the first epoch, which a blown-up first epoch cannot set: a
+non-finite loss, one EXPLOSION_FACTOR times the initial one, or
+DIVERGENCE_FACTOR times the best seen, is a ValueError; a fit that ends with
+a loss worse than the initial weights' (by more than max(|initial|, 1)) gets
+a ConvergenceWarning that says so.
 """
 import time
 import warnings
@@ -52,17 +63,23 @@ class History:
         self.validation_loss_curve = []
         self.best_validation_score = -np.inf
         self.best_params = None
+        self.best_stats = None
 
 
 # A loss this many times the best one seen (or than 1, for losses near zero
 # or negative, as Poisson's can be) is divergence, even while finite: without
 # this rule a blow-up that stops improving would end "converged".
 DIVERGENCE_FACTOR = 1e8
+# A loss this many times the initial weights' (or than 1) is divergence from
+# the first epoch on: a healthy first-order fit never gets there.
+EXPLOSION_FACTOR = 1e4
 
 
-def _check_loss(loss, best_loss, epoch, lr):
+def _check_loss(loss, best_loss, initial_loss, epoch, lr):
     if not np.isfinite(loss) or (np.isfinite(best_loss) and
-                                 loss > DIVERGENCE_FACTOR * max(abs(best_loss), 1.0)):
+                                 loss > DIVERGENCE_FACTOR * max(abs(best_loss), 1.0)) or \
+            (np.isfinite(initial_loss) and
+             loss > EXPLOSION_FACTOR * max(abs(initial_loss), 1.0)):
         raise ValueError(
             f"the training loss became {loss:g} at epoch {epoch + 1}: the fit diverged. "
             f"Lower the learning rate (it was {lr:g}), scale the features, or use "
@@ -97,6 +114,9 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         np.ascontiguousarray(rows, dtype=np.int64)
     if len(order) != n_samples:
         raise ValueError("rows must hold n_samples row indices")
+    initial_loss = np.nan
+    if hasattr(model, "reference_loss") and max_iter > 0:
+        initial_loss = float(model.reference_loss(params, order))
     for _ in range(max_iter):
         start = time.perf_counter()
         if shuffle:
@@ -106,7 +126,7 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         perm = order
         loss, opt_state.t = model.epoch(perm, batch_size, opt_state.rule, opt_state.lr,
                                         opt_state.t, params, grad, opt_state.state)
-        _check_loss(loss, history.best_loss, opt_state.epochs, opt_state.lr)
+        _check_loss(loss, history.best_loss, initial_loss, opt_state.epochs, opt_state.lr)
         opt_state.epochs += 1
         opt_state.samples_seen += n_samples
         history.n_iter += 1
@@ -121,16 +141,20 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             line += f", validation score = {score:.6f}"
         if verbose:
             print(f"{line}, lr = {opt_state.lr:.3g}, {time.perf_counter() - start:.3f} s")
-        if early_stopping:
+        if validate is not None:
             score = history.validation_scores[-1]
-            if score < history.best_validation_score + tol:
-                history.no_improvement += 1
-            else:
-                history.no_improvement = 0
+            if early_stopping:
+                if score < history.best_validation_score + tol:
+                    history.no_improvement += 1
+                else:
+                    history.no_improvement = 0
             if score > history.best_validation_score:
                 history.best_validation_score = score
-                history.best_params = params.copy()
-        else:
+                if early_stopping:
+                    history.best_params = params.copy()
+                    stats = getattr(model, "stats", None)
+                    history.best_stats = None if stats is None else stats.copy()
+        if not early_stopping:
             if loss > history.best_loss - tol:
                 history.no_improvement += 1
             else:
@@ -155,6 +179,13 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
                 break
         if incremental:
             break
+    if history.n_iter and np.isfinite(initial_loss) and \
+            history.loss_curve[-1] > initial_loss + max(abs(initial_loss), 1.0):
+        warnings.warn(
+            f"the training loss ended at {history.loss_curve[-1]:g}, above that of the initial "
+            f"weights ({initial_loss:g}): the fit went the wrong way, most likely because the "
+            f"learning rate ({lr0:g}) is too high for this data. Lower it, or scale the "
+            "features.", ConvergenceWarning)
     if not history.converged and not incremental and max_iter > 0 and \
             history.n_iter == max_iter:
         warnings.warn(
