@@ -33,6 +33,37 @@ static fnn_int fnn_net_update_chunks(const fnn_net *net)
     return (net->n_train + FNN_NET_UPDATE_CHUNK - 1) / FNN_NET_UPDATE_CHUNK;
 }
 
+/* Threads worth using for batches of m rows: the GEMM work per batch (the
+ * multiply-adds of the Dense layers, three GEMMs each) must give every thread
+ * FNN_NET_MIN_WORK, or the barriers between phases cost more than they save.
+ * Measured on the 2-core machine (whole fits, 1 vs 2 threads): 2 threads
+ * were slower up to ~1.1e7 multiply-adds a batch (20-64-10 b32 0.65x,
+ * 64-100-10 b200 0.74x, 64-256-10 b200 0.82x), even at 2.3e7 (64-512-10
+ * b200 1.04x), and faster from ~2e7 on wide inputs (784-128-10 b64 1.19x,
+ * 784-256-128-10 b32 1.36x, b256 1.50x). A small network on one thread also
+ * keeps a busy neighbour from stalling it at every barrier. */
+#ifndef FNN_NET_MIN_WORK
+#define FNN_NET_MIN_WORK ((fnn_int)7500000)
+#endif
+int fnn_net_team_size(const fnn_net *net, fnn_int m, int n_threads)
+{
+#ifdef _OPENMP
+    fnn_int work = 0;
+    for (int l = 0; l < net->n_layers; ++l) {
+        const fnn_layer *L = &net->layers[l];
+        work += L->kind == FNN_LAYER_DENSE ? 3 * L->in_size * L->out_size : 4 * L->out_size;
+    }
+    work *= m;
+    fnn_int useful = work / FNN_NET_MIN_WORK;
+    if (n_threads < 1) n_threads = 1;
+    if (useful < 2) return 1;
+    return useful < n_threads ? (int)useful : n_threads;
+#else
+    (void)net; (void)m; (void)n_threads;
+    return 1;
+#endif
+}
+
 /* Targets per sample: a class index for the softmax loss, else one per output. */
 static fnn_int fnn_net_target_width(const fnn_net *net)
 {

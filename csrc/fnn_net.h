@@ -88,6 +88,10 @@ typedef struct {
 /* Checks a descriptor (sizes chain, offsets in range); FNN_OK or FNN_EINVAL. */
 int fnn_net_check(const fnn_net *net);
 
+/* Threads a call on batches of m rows runs with when n_threads are allowed
+ * (small networks run on one: see FNN_NET_MIN_WORK). */
+int fnn_net_team_size(const fnn_net *net, fnn_int m, int n_threads);
+
 size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training);
 size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training);
 

@@ -63,30 +63,6 @@ size_t FNN_SFX(fnn_net_workspace)(const fnn_net *net, fnn_int batch, int trainin
     return FNN_SFX(fnn_net_layout)(net, batch, training, NULL, NULL);
 }
 
-/* Threads worth using for batches of m rows: the GEMM work per batch (the
- * multiply-adds of the Dense layers, three GEMMs each) must give every thread
- * FNN_NET_MIN_WORK, or the barriers between phases cost more than they save. */
-#define FNN_NET_MIN_WORK ((fnn_int)400000)
-
-static int FNN_SFX(fnn_net_threads)(const fnn_net *net, fnn_int m, int n_threads)
-{
-#ifdef _OPENMP
-    fnn_int work = 0;
-    for (int l = 0; l < net->n_layers; ++l) {
-        const fnn_layer *L = &net->layers[l];
-        work += L->kind == FNN_LAYER_DENSE ? 3 * L->in_size * L->out_size : 4 * L->out_size;
-    }
-    work *= m;
-    fnn_int useful = work / FNN_NET_MIN_WORK;
-    if (n_threads < 1) n_threads = 1;
-    if (useful < 2) return 1;
-    return useful < n_threads ? (int)useful : n_threads;
-#else
-    (void)net; (void)m; (void)n_threads;
-    return 1;
-#endif
-}
-
 /* Forward through every layer; team-parallel, a barrier after each layer. */
 static void FNN_SFX(fnn_net_forward)(const fnn_net *net, fnn_int m, const real_t *x,
                                      const real_t *params, real_t *stats, int training,
@@ -193,7 +169,7 @@ int FNN_SFX(fnn_net_predict)(const fnn_net *net, const real_t *params, const rea
     FNN_SFX(fnn_net_layout)(net, batch, 0, (char *)work, &ws);
     const fnn_int ni = net->layers[0].in_size;
     const fnn_int no = net->layers[net->n_layers - 1].out_size;
-    const int nt = FNN_SFX(fnn_net_threads)(net, fnn_min_i(batch, n), n_threads);
+    const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -270,7 +246,7 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
     double loss = 0.0;
     int status = FNN_OK;
     real_t *dx = NULL;
-    const int nt = FNN_SFX(fnn_net_threads)(net, m, n_threads);
+    const int nt = fnn_net_team_size(net, m, n_threads);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -313,7 +289,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
     int status = FNN_OK;
     int64_t steps_done = 0;
     const int64_t t0 = *t;
-    const int nt = FNN_SFX(fnn_net_threads)(net, fnn_min_i(batch, n), n_threads);
+    const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {

@@ -61,10 +61,22 @@ def test_float32_trains_in_float32(digits, dtype):
         Xtr, ytr).coefs_[0].dtype == np.float32
 
 
+def assert_two_thread_team(est, batch):
+    """The engine really splits this network's batches between two threads
+    (small networks run on one)."""
+    assert est.network_.net.team_size(batch, 2) == 2
+
+
+# wide enough that every phase is split between two threads
+TEAM_SIZES = (256, 160)
+
+
 def test_same_seed_and_threads_give_identical_weights(digits):
     Xtr, _, ytr, _ = digits
-    fits = [MLPClassifier(hidden_layer_sizes=(32,), max_iter=5, random_state=3, dropout=0.3,
-                          batch_norm=True, n_threads=2).fit(Xtr, ytr) for _ in range(2)]
+    fits = [MLPClassifier(hidden_layer_sizes=TEAM_SIZES, max_iter=5, random_state=3,
+                          dropout=0.3, batch_norm=True, n_threads=2).fit(Xtr, ytr)
+            for _ in range(2)]
+    assert_two_thread_team(fits[0], 200)
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_array_equal(a, b)
 
@@ -79,11 +91,12 @@ def test_one_and_two_threads_train_the_same_network(digits, solver):
     if solver == "weighted":  # unshuffled, with whole batches of zero weight
         solver, sw = "adam", np.ones(len(ytr))
         sw[100:400] = 0.0
-    fits = [MLPClassifier(hidden_layer_sizes=(64, 48), solver=solver, max_iter=4,
+    fits = [MLPClassifier(hidden_layer_sizes=TEAM_SIZES, solver=solver, max_iter=4,
                           random_state=0, batch_norm=True, dropout=0.1, alpha=1e-3,
                           learning_rate_init=0.01, n_threads=nt, batch_size=100,
                           shuffle=sw is None).fit(Xtr, ytr, sample_weight=sw)
             for nt in (1, 2)]
+    assert_two_thread_team(fits[1], 100)
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(fits[0].loss_curve_, fits[1].loss_curve_, rtol=1e-12)
@@ -94,9 +107,10 @@ def test_two_thread_fits_in_oversubscribed_threads(digits):
     # machine with fewer cores: the teams' barriers must wait (spin, then
     # sleep) and wake without losing a wake-up or mixing teams
     Xtr, Xte, ytr, _ = digits
-    kw = dict(hidden_layer_sizes=(64, 48), max_iter=3, random_state=0, batch_norm=True,
+    kw = dict(hidden_layer_sizes=TEAM_SIZES, max_iter=3, random_state=0, batch_norm=True,
               n_threads=2)
     ref = MLPClassifier(**kw).fit(Xtr, ytr)
+    assert_two_thread_team(ref, 200)
     results, errors = {}, []
 
     def fit(i):

@@ -153,6 +153,7 @@ cdef extern from "fnn_net.h" nogil:
         int loss
         fnn_int n_params, n_train, n_decay, n_stats
     int fnn_net_check(const fnn_net *net)
+    int fnn_net_team_size(const fnn_net *net, fnn_int m, int n_threads)
     size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training)
     size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training)
     int fnn_net_predict_f32(const fnn_net *net, const float *params, const float *stats,

@@ -108,6 +108,11 @@ cdef class Net:
     def __reduce__(self):
         return (Net, self.spec)
 
+    def team_size(self, fnn_int batch, int n_threads):
+        """Threads the engine runs batches of ``batch`` rows with when
+        ``n_threads`` are allowed (one for small networks)."""
+        return fnn_net_team_size(&self.c, batch, n_threads)
+
     def workspace_size(self, fnn_int batch, dtype, bint training=True):
         """Bytes of workspace a call on batches of up to ``batch`` rows needs
         (training calls, or predict with training=False)."""
