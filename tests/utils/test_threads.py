@@ -13,6 +13,7 @@ from sklearn.datasets import load_digits
 from fastnn import LogisticRegression, MLPClassifier
 from fastnn._core import _openmp
 from fastnn.utils import available_cpus, effective_n_threads
+from fastnn.utils._threads import _threadpool_controller, blas_single_thread
 
 needs_two = pytest.mark.skipif(
     not _openmp.openmp_enabled() or available_cpus() < 2 or _openmp.omp_max_threads() < 2,
@@ -26,7 +27,7 @@ def digits():
 
 def mlp(n_threads):
     # wide enough that the engine really runs a two-thread team
-    return MLPClassifier(hidden_layer_sizes=(256,), max_iter=2, random_state=0,
+    return MLPClassifier(hidden_layer_sizes=(512,), max_iter=2, random_state=0,
                          n_threads=n_threads)
 
 
@@ -84,6 +85,7 @@ def test_fit_in_a_child_forked_after_a_threaded_fit(in_thread):
         warnings.simplefilter("ignore")
         parent = mlp(2).fit(X, y)  # the parent's libgomp now has a worker pool
         serial = mlp(1).fit(X, y)
+    assert parent.network_.net.team_size(200, 2) == 2
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child_fit, args=(queue, in_thread))
@@ -103,3 +105,57 @@ def test_fit_in_a_child_forked_after_a_threaded_fit(in_thread):
     assert out["fork_warning"] is (not in_thread)
     np.testing.assert_allclose(out["coef"], serial.coefs_[0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(out["coef"], parent.coefs_[0], rtol=1e-9, atol=1e-12)
+
+
+def blas_threads():
+    return [lib["num_threads"] for lib in _threadpool_controller().info()
+            if lib["user_api"] == "blas"]
+
+
+def test_blas_limit_is_shared_by_concurrent_users():
+    """The BLAS limit is process-wide: a user that leaves while another is
+    inside must not lift it, and the last one out restores the original."""
+    original = blas_threads()
+    if not original or max(original) < 2:
+        pytest.skip("BLAS already runs on one thread")
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with blas_single_thread():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def b():
+        a_in.wait(10)
+        with blas_single_thread():
+            b_in.set()
+            a_out.wait(10)
+            seen["inside_after_a_left"] = blas_threads()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert all(n == 1 for n in seen["inside_after_a_left"]), (seen, original)
+    assert blas_threads() == original
+
+
+def test_concurrent_fits_leave_blas_as_they_found_it():
+    original = blas_threads()
+    X, y = digits()
+
+    def fit():
+        for _ in range(3):
+            MLPClassifier(hidden_layer_sizes=(16,), max_iter=1, random_state=0).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        threads = [threading.Thread(target=fit) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert blas_threads() == original

@@ -138,14 +138,67 @@ def _threadpool_controller():
         return _controller
 
 
+# One BLAS limit for the whole process while any kernel runs: the setting is
+# process-wide, so nested or concurrent users share it (a count), and the
+# last one out restores the original. Without the count, a fit finishing in
+# one Python thread restored the BLAS threads while another thread's kernels
+# still ran (their GEMMs then split differently: results 1 ulp apart), and
+# the last one out could leave the process's BLAS on one thread for good.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+def _reset_blas_limit_in_child():
+    global _blas_lock, _blas_users, _blas_limiter
+    _blas_lock = threading.Lock()
+    _blas_users = 0
+    _blas_limiter = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_blas_limit_in_child)
+
+
+def _release_openblas_control():
+    """threadpoolctl >= 3.6 lets one Python thread at a time set OpenBLAS's
+    (process-wide) limit and silently ignores the others: a fit in a second
+    thread ran its GEMMs on BLAS's threads inside the engine's, and a limit
+    restored by another thread than the one that set it was lost. The count
+    above decides instead, so no thread keeps that control."""
+    try:
+        from threadpoolctl import OpenBLASController
+    except ImportError:  # pragma: no cover - older threadpoolctl: no such policy
+        return
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
 @contextmanager
 def blas_single_thread(active=True):
     """Limit the BLAS library to one thread inside the block (when active)."""
+    global _blas_users, _blas_limiter
     if not active:
         yield
         return
-    with _threadpool_controller().limit(limits=1, user_api="blas"):
+    controller = _threadpool_controller()
+    with _blas_lock:
+        if _blas_users == 0:
+            _release_openblas_control()
+            _blas_limiter = controller.limit(limits=1, user_api="blas")
+            _release_openblas_control()
+        _blas_users += 1
+    try:
         yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limiter is not None:
+                _release_openblas_control()
+                _blas_limiter.restore_original_limits()
+                _release_openblas_control()
+                _blas_limiter = None
 
 
 def blas_info():
