@@ -30,10 +30,11 @@ def split_digits():
 
 @pytest.mark.parametrize("make", [
     lambda seed: MLPClassifier(hidden_layer_sizes=(32,), batch_norm=True, early_stopping=True,
-                               n_iter_no_change=4, max_iter=60, random_state=seed),
+                               n_iter_no_change=3, max_iter=100, learning_rate_init=0.01,
+                               random_state=seed),
     lambda seed: NeuralNetClassifier([Dense(32), BatchNorm(), Activation("relu")],
-                                     early_stopping=True, n_iter_no_change=4, max_iter=60,
-                                     random_state=seed),
+                                     early_stopping=True, n_iter_no_change=3, max_iter=100,
+                                     learning_rate_init=0.01, random_state=seed),
 ])
 def test_early_stopping_returns_the_scored_model_with_its_running_statistics(make):
     Xtr, ytr, Xv, yv = split_digits()
@@ -54,8 +55,9 @@ def test_early_stopping_restores_running_statistics_of_the_best_epoch():
     """The statistics restored are the best epoch's, not the last's: train
     once, then replay the same fit epoch by epoch and compare."""
     Xtr, ytr, Xv, yv = split_digits()
-    kw = dict(hidden_layer_sizes=(32,), batch_norm=True, random_state=3)
-    full = MLPClassifier(early_stopping=True, n_iter_no_change=3, max_iter=40, **kw).fit(
+    kw = dict(hidden_layer_sizes=(32,), batch_norm=True, random_state=3,
+              learning_rate_init=0.01)
+    full = MLPClassifier(early_stopping=True, n_iter_no_change=3, max_iter=100, **kw).fit(
         Xtr, ytr, validation_data=(Xv, yv))
     best = int(np.argmax(full.validation_scores_)) + 1
     with warnings.catch_warnings():
