@@ -128,3 +128,55 @@ def test_digits_accuracy_at_least_sklearn():
     fa, sa = f.score(Xte, yte), s.score(Xte, yte)
     assert fa >= sa - 1e-12
     assert fa > 0.95
+
+
+@pytest.mark.parametrize("learning_rate", ["invscaling", "constant"])
+def test_warm_started_fit_restarts_the_schedule_as_scikit_learn(learning_rate):
+    """scikit-learn starts every fit with a new optimizer: its first epoch
+    runs at learning_rate_init, and 'invscaling' then decays by the
+    cumulative t_ (which a warm start keeps)."""
+    Xtr, _, ytr, _ = _digits()
+    X, y = Xtr[:100], ytr[:100]
+    params = dict(solver="sgd", learning_rate=learning_rate, learning_rate_init=0.05,
+                  power_t=0.5, momentum=0.0, hidden_layer_sizes=(12,), batch_size=25,
+                  max_iter=3, shuffle=False, random_state=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        f, s = MLPClassifier(**params), skn.MLPClassifier(**params)
+        for est in (f, s):
+            est.fit(X, y)
+            est.set_params(max_iter=2)
+            est.fit(X, y)
+    assert f.t_ == s.t_ == 500
+    _assert_same_weights(f, s, 1e-10)
+
+
+def test_float32_model_predicts_float32_probabilities_as_scikit_learn():
+    Xtr, Xte, ytr, _ = _digits()
+    X32 = Xtr.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        f = MLPClassifier(max_iter=3, random_state=0).fit(X32, ytr)
+        s = skn.MLPClassifier(max_iter=3, random_state=0).fit(X32, ytr)
+        fb = MLPClassifier(max_iter=3, random_state=0).fit(X32, ytr > 4)
+    Xq = Xte.astype(np.float32)
+    assert f.predict_proba(Xq).dtype == s.predict_proba(Xq).dtype == np.float32
+    assert fb.predict_proba(Xq).dtype == np.float32
+    np.testing.assert_allclose(f.predict_proba(Xq).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_partial_fit_with_other_classes_raises_as_scikit_learn():
+    Xtr, _, ytr, _ = _digits()
+    for Est in (MLPClassifier, skn.MLPClassifier):
+        est = Est(random_state=0)
+        est.partial_fit(Xtr[:50], ytr[:50], classes=np.arange(10))
+        est.partial_fit(Xtr[50:100], ytr[50:100], classes=np.arange(10))  # the same: fine
+        with pytest.raises(ValueError, match="is not the same as on last call to partial_fit"):
+            est.partial_fit(Xtr[100:150], ytr[100:150], classes=np.arange(11))
+    # classes given in another order are the same set, sorted as scikit-learn sorts them
+    f = MLPClassifier(random_state=0)
+    f.partial_fit(Xtr[:50], ytr[:50], classes=np.arange(10)[::-1])
+    s = skn.MLPClassifier(random_state=0)
+    s.partial_fit(Xtr[:50], ytr[:50], classes=np.arange(10)[::-1])
+    np.testing.assert_array_equal(f.classes_, s.classes_)
+    _assert_same_weights(f, s, 1e-10)

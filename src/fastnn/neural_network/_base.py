@@ -425,9 +425,12 @@ class BaseNetwork:
                               "going to be clipped")
             bs = int(np.clip(bs, 1, n))
         if not incremental or self._opt_state is None:
+            # a new optimizer per fit, as scikit-learn's: its first epoch runs at
+            # learning_rate_init, and 'invscaling' decays by the cumulative t_
+            # only from the end of that epoch on
             self._opt_state = _trainer.OptimizerState(
                 opt._update_rule(), self.network_.n_params, self._params.dtype,
-                schedule(float(opt.learning_rate), 0, self.t_))
+                schedule(float(opt.learning_rate), 0, 0))
             self._opt_state.samples_seen = self.t_
         if self.early_stopping or validation_data is not None:
             self._history.best_params = self._history.best_stats = None
@@ -552,7 +555,7 @@ class ClassifierMixinNetwork(BaseNetwork):
         multilabel = target_type == "multilabel-indicator"
         if first_pass and not incremental or not hasattr(self, "classes_"):
             if incremental and classes is not None and not multilabel:
-                self.classes_ = np.asarray(classes)
+                self.classes_ = unique_labels(classes)
                 present = unique_labels(y)
                 if len(np.setdiff1d(present, self.classes_)):
                     raise ValueError(f"`y` has classes not in `self.classes_`. "
@@ -564,6 +567,10 @@ class ClassifierMixinNetwork(BaseNetwork):
                 self.classes_ = encode_labels(y)[0]
             self._multilabel = multilabel
         else:
+            if incremental and classes is not None and not multilabel and \
+                    not np.array_equal(self.classes_, unique_labels(classes)):
+                raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                                 f"partial_fit, was: {self.classes_!r}")
             present = unique_labels(y)
             if multilabel != getattr(self, "_multilabel", False):
                 raise ValueError("y's target type differs from the first fit's")
@@ -621,7 +628,8 @@ class ClassifierMixinNetwork(BaseNetwork):
 
     def predict_proba(self, X):
         """Class probabilities: (n, n_classes); (n, n_labels) for multilabel."""
-        p = self._link(self._raw(X).astype(np.float64))
+        # float32 models give float32 probabilities, as scikit-learn's do
+        p = self._link(self._raw(X))
         if p.shape[1] == 1 and not getattr(self, "_multilabel", False):
             return np.hstack([1.0 - p, p])
         return p
