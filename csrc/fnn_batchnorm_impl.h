@@ -10,6 +10,30 @@
  * Team-parallel over channels; every pass walks the rows in memory order
  * with per-channel accumulators (fixed: 4 x channels doubles: mean, 1/std,
  * and two per-channel sums or coefficients). */
+#ifndef FNN_BATCHNORM_INFO
+#define FNN_BATCHNORM_INFO
+static int fnn_batchnorm_check(const fnn_layer *L)
+{
+    const fnn_bn_cfg *k = &L->cfg.bn;
+    return L->in_size == L->out_size && k->channels >= 1 && k->spatial >= 1 &&
+           k->channels * k->spatial == L->in_size && L->n_w == 0 && L->n_b == 2 * k->channels &&
+           L->n_s == 2 * k->channels && k->eps > 0.0 && k->momentum >= 0.0 &&
+           k->momentum <= 1.0;
+}
+
+/* the normalised input, for backward */
+static fnn_int fnn_batchnorm_saved(const fnn_layer *L) { return L->in_size; }
+
+/* mean, 1/std and two per-channel sums or coefficients */
+static fnn_int fnn_batchnorm_scratch(const fnn_layer *L, fnn_int batch, int training)
+{
+    (void)batch; (void)training;
+    return 4 * L->cfg.bn.channels;
+}
+
+static fnn_int fnn_batchnorm_flops(const fnn_layer *L) { return 8 * L->out_size; }
+#endif
+
 #include "fnn_real.h"
 
 /* acc[c] += sum over the S positions of channel c of f(x) for one row's
@@ -82,18 +106,18 @@ FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_bn_row_affine),
                    const double *restrict inv),
                   (x, out, xhat, c0, c1, S, a, b, mean, inv))
 
-static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const real_t *in,
-                                           real_t *out, real_t *xhat, double *fixed,
-                                           const real_t *params, real_t *stats, int training,
-                                           int update_stats, int tid, int nt)
+static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *call)
 {
-    const fnn_int C = L->channels, S = L->spatial, F = C * S;
-    const real_t *gamma = params + L->b_off, *beta = gamma + C;
-    real_t *rmean = stats + L->s_off, *rvar = rmean + C;
+    const fnn_int C = L->cfg.bn.channels, S = L->cfg.bn.spatial, F = C * S, m = call->m;
+    const real_t *in = call->in, *gamma = call->params + L->b_off, *beta = gamma + C;
+    real_t *out = call->out, *xhat = call->saved;
+    real_t *rmean = call->stats + L->s_off, *rvar = rmean + C;
+    double *fixed = call->scratch;
+    const int training = call->training, update_stats = call->update_stats;
     double *mean = fixed, *invstd = fixed + C, *s1 = fixed + 2 * C, *s2 = fixed + 3 * C;
     const double N = (double)(m * S);
     fnn_int c0, c1;
-    fnn_span(C, 16, tid, nt, &c0, &c1);
+    fnn_span(C, 16, call->tid, call->nt, &c0, &c1);
     if (c0 >= c1) return;
     if (training) {
         for (fnn_int c = c0; c < c1; ++c) s1[c] = s2[c] = 0.0;
@@ -106,17 +130,17 @@ static void FNN_SFX(fnn_batchnorm_forward)(const fnn_layer *L, fnn_int m, const 
             const double var = s2[c] / N;
             if (update_stats) {
                 /* FNN_STATS_REPLACE: the running statistics become this batch's */
-                const double mom = update_stats == FNN_STATS_REPLACE ? 1.0 : L->momentum;
+                const double mom = update_stats == FNN_STATS_REPLACE ? 1.0 : L->cfg.bn.momentum;
                 const double unbiased = N > 1 ? s2[c] / (N - 1) : var;
                 rmean[c] = (real_t)((1.0 - mom) * (double)rmean[c] + mom * mean[c]);
                 rvar[c] = (real_t)((1.0 - mom) * (double)rvar[c] + mom * unbiased);
             }
-            invstd[c] = 1.0 / sqrt(var + L->eps);
+            invstd[c] = 1.0 / sqrt(var + L->cfg.bn.eps);
         }
     } else {
         for (fnn_int c = c0; c < c1; ++c) {
             mean[c] = (double)rmean[c];
-            invstd[c] = 1.0 / sqrt((double)rvar[c] + L->eps);
+            invstd[c] = 1.0 / sqrt((double)rvar[c] + L->cfg.bn.eps);
         }
     }
     /* out = gamma xhat + beta as a per-channel affine map a x + b */
@@ -183,16 +207,16 @@ FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_bn_row_din),
                   (d, xh, c0, c1, S, k, u, v))
 
 /* In place on d: d loss / d out -> d loss / d in (train mode statistics). */
-static void FNN_SFX(fnn_batchnorm_backward)(const fnn_layer *L, fnn_int m, const real_t *xhat,
-                                            real_t *d, double *fixed, const real_t *params,
-                                            real_t *grad, int want_din, int tid, int nt)
+static void FNN_SFX(fnn_batchnorm_backward)(const fnn_layer *L, const FNN_SFX(fnn_call) *call)
 {
-    const fnn_int C = L->channels, S = L->spatial, F = C * S;
-    const real_t *gamma = params + L->b_off;
+    const fnn_int C = L->cfg.bn.channels, S = L->cfg.bn.spatial, F = C * S, m = call->m;
+    const real_t *gamma = call->params + L->b_off, *xhat = call->saved;
+    real_t *d = call->d, *grad = call->grad;
+    double *fixed = call->scratch;
     double *invstd = fixed + C, *dg = fixed + 2 * C, *db = fixed + 3 * C;
     const double N = (double)(m * S);
     fnn_int c0, c1;
-    fnn_span(C, 16, tid, nt, &c0, &c1);
+    fnn_span(C, 16, call->tid, call->nt, &c0, &c1);
     if (c0 >= c1) return;
     for (fnn_int c = c0; c < c1; ++c) dg[c] = db[c] = 0.0;
     for (fnn_int i = 0; i < m; ++i)
@@ -203,7 +227,7 @@ static void FNN_SFX(fnn_batchnorm_backward)(const fnn_layer *L, fnn_int m, const
             grad[L->b_off + C + c] += (real_t)db[c];
         }
     }
-    if (!want_din) return;
+    if (!call->din) return; /* in place: din is d */
     /* d_in = gamma inv / N (N d - db - xhat dg) = k (d - db/N - xhat dg/N):
      * invstd becomes k, dg and db their means (this batch's last use of them) */
     for (fnn_int c = c0; c < c1; ++c) {

@@ -1,17 +1,35 @@
 /* Dense layer: out = act(in W + b), W (n_in x n_out) row-major as
  * scikit-learn's coefs_, b (n_out). One body for both dtypes.
  * Team-parallel (see fnn_common.h): each thread computes whole output
- * columns with a single-thread GEMM, so no partial sums cross threads. */
+ * columns with a single-thread GEMM, so no partial sums cross threads.
+ * Backward is not in place: d loss / d in has another width. */
+#ifndef FNN_DENSE_INFO
+#define FNN_DENSE_INFO
+static int fnn_dense_check(const fnn_layer *L)
+{
+    return L->n_w == L->in_size * L->out_size && L->n_b == L->out_size &&
+           L->cfg.act.activation >= 0 && L->cfg.act.activation < FNN_ACT_COUNT;
+}
+
+/* the bias gradient's column sums, in double */
+static fnn_int fnn_dense_scratch(const fnn_layer *L, fnn_int batch, int training)
+{
+    (void)batch;
+    return training ? L->out_size : 0;
+}
+
+static fnn_int fnn_dense_flops(const fnn_layer *L) { return 3 * L->in_size * L->out_size; }
+#endif
+
 #include "fnn_real.h"
 
-static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, fnn_int m, const real_t *in,
-                                       real_t *out, const real_t *params,
-                                       const fnn_blas *blas, int tid, int nt)
+static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
-    const fnn_int ni = L->in_size, no = L->out_size;
-    const real_t *W = params + L->w_off, *b = params + L->b_off;
+    const fnn_int ni = L->in_size, no = L->out_size, m = c->m;
+    const real_t *W = c->params + L->w_off, *b = c->params + L->b_off;
+    real_t *out = c->out;
     fnn_int c0, c1;
-    fnn_span(no, 16, tid, nt, &c0, &c1);
+    fnn_span(no, 16, c->tid, c->nt, &c0, &c1);
     if (c0 >= c1) return;
     /* the bias first, then GEMM with beta = 1: BLAS's own zeroing pass and a
      * separate bias pass both disappear */
@@ -19,36 +37,35 @@ static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, fnn_int m, const real
         memcpy(out + i * no + c0, b + c0, sizeof(real_t) * (size_t)(c1 - c0));
     const fnn_int pw = fnn_gemm_panel(m, ni, c1 - c0);
     for (fnn_int s0 = c0; s0 < c1; s0 += pw)
-        FNN_SFX(fnn_gemm_rm)(blas, 0, 0, m, fnn_min_i(pw, c1 - s0), ni, (real_t)1, in, ni,
+        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, m, fnn_min_i(pw, c1 - s0), ni, (real_t)1, c->in, ni,
                              W + s0, no, (real_t)1, out + s0, no);
-    if (L->activation != FNN_ACT_IDENTITY)
+    if (L->cfg.act.activation != FNN_ACT_IDENTITY)
         for (fnn_int i = 0; i < m; ++i)
-            FNN_SFX(fnn_act_forward)(L->activation, L->act_param, out + i * no + c0, c1 - c0);
+            FNN_SFX(fnn_act_forward)(L->cfg.act.activation, L->cfg.act.param,
+                                     out + i * no + c0, c1 - c0);
 }
 
-/* d (m x n_out) is d loss / d out on entry and d loss / d (pre-activation)
+/* c->d (m x n_out) is d loss / d out on entry and d loss / d (pre-activation)
  * after. Adds dW, db to grad (unless frozen) and, when din is not NULL,
- * d loss / d in into din (m x n_in). acc: n_out doubles. Has one barrier
- * inside: every thread of the team must call it. */
-static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, fnn_int m, const real_t *in,
-                                        const real_t *out, real_t *d, real_t *din,
-                                        const real_t *params, real_t *grad, double *acc,
-                                        const fnn_blas *blas, int tid, int nt)
+ * d loss / d in into din (m x n_in). Has one barrier inside. */
+static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
-    const fnn_int ni = L->in_size, no = L->out_size;
+    const fnn_int ni = L->in_size, no = L->out_size, m = c->m;
+    real_t *d = c->d;
     fnn_int c0, c1;
-    fnn_span(no, 16, tid, nt, &c0, &c1);
+    fnn_span(no, 16, c->tid, c->nt, &c0, &c1);
     if (c0 < c1) {
-        if (L->activation != FNN_ACT_IDENTITY)
+        if (L->cfg.act.activation != FNN_ACT_IDENTITY)
             for (fnn_int i = 0; i < m; ++i)
-                FNN_SFX(fnn_act_backward)(L->activation, L->act_param, out + i * no + c0,
-                                          d + i * no + c0, c1 - c0);
+                FNN_SFX(fnn_act_backward)(L->cfg.act.activation, L->cfg.act.param,
+                                          c->out + i * no + c0, d + i * no + c0, c1 - c0);
         if (!L->frozen) {
-            real_t *gW = grad + L->w_off, *gb = grad + L->b_off;
+            real_t *gW = c->grad + L->w_off, *gb = c->grad + L->b_off;
+            double *acc = c->scratch;
             const fnn_int pw = fnn_gemm_panel(ni, m, c1 - c0);
             for (fnn_int s0 = c0; s0 < c1; s0 += pw)
-                FNN_SFX(fnn_gemm_rm)(blas, 1, 0, ni, fnn_min_i(pw, c1 - s0), m, (real_t)1, in,
-                                     ni, d + s0, no, (real_t)1, gW + s0, no);
+                FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, ni, fnn_min_i(pw, c1 - s0), m, (real_t)1,
+                                     c->in, ni, d + s0, no, (real_t)1, gW + s0, no);
             for (fnn_int j = c0; j < c1; ++j) acc[j] = 0.0;
             for (fnn_int i = 0; i < m; ++i) {
                 const real_t *di = d + i * no;
@@ -57,13 +74,13 @@ static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, fnn_int m, const rea
             for (fnn_int j = c0; j < c1; ++j) gb[j] += (real_t)acc[j];
         }
     }
-    if (!din) return;
+    if (!c->din) return;
     FNN_BARRIER(); /* din needs every column of d */
     fnn_int r0, r1;
-    fnn_span(ni, 16, tid, nt, &r0, &r1);
+    fnn_span(ni, 16, c->tid, c->nt, &r0, &r1);
     if (r0 < r1)
-        FNN_SFX(fnn_gemm_rm)(blas, 0, 1, m, r1 - r0, no, (real_t)1, d, no,
-                             params + L->w_off + r0 * no, no, (real_t)0, din + r0, ni);
+        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, m, r1 - r0, no, (real_t)1, d, no,
+                             c->params + L->w_off + r0 * no, no, (real_t)0, c->din + r0, ni);
 }
 
 #include "fnn_real_end.h"

@@ -4,25 +4,6 @@
 #include "fnn_loss.h"
 #include "fnn_team.h"
 
-/* Elements per sample a layer keeps between forward and backward. */
-static fnn_int fnn_layer_extra(const fnn_layer *L)
-{
-    switch (L->kind) {
-    case FNN_LAYER_DROPOUT: case FNN_LAYER_BATCHNORM: return L->in_size;
-    default: return 0;
-    }
-}
-
-/* Doubles per batch a layer needs (column sums, batch statistics). */
-static fnn_int fnn_layer_fixed(const fnn_layer *L)
-{
-    switch (L->kind) {
-    case FNN_LAYER_DENSE: return L->out_size;
-    case FNN_LAYER_BATCHNORM: return 4 * L->channels;
-    default: return 0;
-    }
-}
-
 /* Parameters per unit of work of the epoch's update phase: threads take
  * chunks in turn (as fast as each runs: the update is memory-bound, and
  * which core's cache holds a line varies), and each chunk's ||W||^2 part is
@@ -33,8 +14,8 @@ static fnn_int fnn_net_update_chunks(const fnn_net *net)
     return (net->n_train + FNN_NET_UPDATE_CHUNK - 1) / FNN_NET_UPDATE_CHUNK;
 }
 
-/* Threads worth using for batches of m rows: the GEMM work per batch (the
- * multiply-adds of the Dense layers, three GEMMs each) must give every thread
+/* Threads worth using for batches of m rows: the work per batch (every
+ * layer's multiply-adds, forward and backward: three GEMMs a Dense) must give every thread
  * FNN_NET_MIN_WORK, or the barriers between phases cost more than they save.
  * Measured on the 2-core machine (whole fits, 1 vs 2 threads): 2 threads
  * were slower up to ~1.1e7 multiply-adds a batch (20-64-10 b32 0.65x,
@@ -49,10 +30,8 @@ int fnn_net_team_size(const fnn_net *net, fnn_int m, int n_threads)
 {
 #ifdef _OPENMP
     fnn_int work = 0;
-    for (int l = 0; l < net->n_layers; ++l) {
-        const fnn_layer *L = &net->layers[l];
-        work += L->kind == FNN_LAYER_DENSE ? 3 * L->in_size * L->out_size : 4 * L->out_size;
-    }
+    for (int l = 0; l < net->n_layers; ++l)
+        work += fnn_layer_ops_of(&net->layers[l])->flops(&net->layers[l]);
     work *= m;
     fnn_int useful = work / FNN_NET_MIN_WORK;
     if (n_threads < 1) n_threads = 1;
@@ -71,9 +50,11 @@ static fnn_int fnn_net_target_width(const fnn_net *net)
            : net->layers[net->n_layers - 1].out_size;
 }
 
+/* What every layer must satisfy, whatever its kind; then its kind's own check. */
 static int fnn_layer_check(const fnn_layer *L, const fnn_net *net)
 {
     fnn_int in = 1, out = 1;
+    if (L->kind < 0 || L->kind >= FNN_LAYER_COUNT) return 0;
     if (L->in_ndim < 1 || L->in_ndim > 3 || L->out_ndim < 1 || L->out_ndim > 3) return 0;
     for (int i = 0; i < L->in_ndim; ++i) { if (L->in_shape[i] < 1) return 0; in *= L->in_shape[i]; }
     for (int i = 0; i < L->out_ndim; ++i) { if (L->out_shape[i] < 1) return 0; out *= L->out_shape[i]; }
@@ -82,22 +63,7 @@ static int fnn_layer_check(const fnn_layer *L, const fnn_net *net)
     if (L->n_w && (L->w_off < 0 || L->w_off + L->n_w > net->n_params)) return 0;
     if (L->n_b && (L->b_off < 0 || L->b_off + L->n_b > net->n_params)) return 0;
     if (L->n_s && (L->s_off < 0 || L->s_off + L->n_s > net->n_stats)) return 0;
-    if (L->activation < 0 || L->activation >= FNN_ACT_COUNT) return 0;
-    switch (L->kind) {
-    case FNN_LAYER_DENSE:
-        return L->n_w == L->in_size * L->out_size && L->n_b == L->out_size;
-    case FNN_LAYER_ACTIVATION:
-        return L->in_size == L->out_size && L->n_w == 0 && L->n_b == 0;
-    case FNN_LAYER_DROPOUT:
-        return L->in_size == L->out_size && L->rate >= 0.0 && L->rate < 1.0;
-    case FNN_LAYER_BATCHNORM:
-        return L->in_size == L->out_size && L->channels >= 1 && L->spatial >= 1 &&
-               L->channels * L->spatial == L->in_size && L->n_b == 2 * L->channels &&
-               L->n_s == 2 * L->channels && L->eps > 0.0 && L->momentum >= 0.0 &&
-               L->momentum <= 1.0;
-    default:
-        return 0;
-    }
+    return fnn_layer_ops_of(L)->check(L);
 }
 
 int fnn_net_check(const fnn_net *net)
@@ -149,6 +115,25 @@ int fnn_net_check(const fnn_net *net)
 #include "fnn_batchnorm_impl.h"
 #define FNN_F64
 #include "fnn_batchnorm_impl.h"
+
+/* The operations table: one row per kind (see fnn_layer.h). */
+#define FNN_LAYER_ROW(kind_name, prefix, saved_fn, saved_int_fn, scratch_fn, in_place)   \
+    {kind_name, prefix##_check, saved_fn, saved_int_fn, scratch_fn, prefix##_flops,     \
+     in_place, prefix##_forward_f32, prefix##_backward_f32, prefix##_forward_f64,        \
+     prefix##_backward_f64}
+static const fnn_layer_ops fnn_layer_table[FNN_LAYER_COUNT] = {
+    [FNN_LAYER_DENSE] = FNN_LAYER_ROW("dense", fnn_dense, fnn_layer_nothing,
+                                      fnn_layer_nothing, fnn_dense_scratch, 0),
+    [FNN_LAYER_ACTIVATION] = FNN_LAYER_ROW("activation", fnn_activation, fnn_layer_nothing,
+                                           fnn_layer_nothing, fnn_layer_no_scratch, 1),
+    [FNN_LAYER_DROPOUT] = FNN_LAYER_ROW("dropout", fnn_dropout, fnn_dropout_saved,
+                                        fnn_layer_nothing, fnn_layer_no_scratch, 1),
+    [FNN_LAYER_BATCHNORM] = FNN_LAYER_ROW("batchnorm", fnn_batchnorm, fnn_batchnorm_saved,
+                                          fnn_layer_nothing, fnn_batchnorm_scratch, 1),
+};
+#undef FNN_LAYER_ROW
+
+const fnn_layer_ops *fnn_layer_ops_of(const fnn_layer *L) { return &fnn_layer_table[L->kind]; }
 
 #define FNN_F32
 #include "fnn_net_impl.h"

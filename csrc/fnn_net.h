@@ -6,27 +6,8 @@
  * hold offsets into those buffers, never pointers, so one descriptor serves
  * float32 and float64 and Python owns every array.
  *
- * The layer contract (each layer type is one fnn_<type>_impl.h):
- *   - shapes: a sample enters as in_shape and leaves as out_shape (up to 3
- *     dims per sample: (F), (T, F) or (C, H, W)); in_size/out_size are their
- *     products. The batch is always the leading dimension, rows contiguous.
- *   - parameters: n_w decayed entries at w_off (weights: L2 applies) and n_b
- *     entries at b_off (biases, normalisation scales: no L2). The Python
- *     builder lays out every trainable weight first, then every trainable
- *     bias, then frozen layers, so the optimizer sees one prefix.
- *   - workspace: fnn_layer_extra() elements per sample (dropout mask, batch
- *     norm's normalised input, the recurrent layers' gate values) plus
- *     fnn_layer_extra_fixed() doubles per batch, carved once by the network.
- *   - forward(train | eval) from its input rows to its output rows;
- *     backward from d(output) to parameter gradients, ADDED to grad (as
- *     PyTorch accumulates into .grad: a GEMM with beta = 1, no zeroing pass
- *     of BLAS's), and, when asked, d(input). The driver hands backward a
- *     zeroed gradient: fnn_net_loss_grad clears it first, the epoch clears
- *     it once and then the optimizer zeroes each entry as it consumes it.
- * Conv/pool layers take (C, H, W) samples and keep im2col buffers in their
- * extra workspace; LSTM/GRU take (T, F) samples and keep every time step's
- * gates there for backpropagation through time. Neither needs more from
- * the contract than the fields below.
+ * The layer contract, its per-kind operations table and what adding a kind
+ * takes are in fnn_layer.h; the driver here knows no kind.
  *
  * Calls:
  *   fnn_net_workspace   bytes of workspace for batches of up to `batch` rows, for
@@ -45,35 +26,7 @@
 #include "fnn_common.h"
 #include "fnn_blas.h"
 #include "fnn_optim.h"
-
-enum {
-    FNN_LAYER_DENSE = 0,
-    FNN_LAYER_ACTIVATION = 1,
-    FNN_LAYER_DROPOUT = 2,
-    FNN_LAYER_BATCHNORM = 3
-};
-
-enum {
-    FNN_STATS_KEEP = 0,
-    FNN_STATS_MOVE = 1,
-    FNN_STATS_REPLACE = 2
-};
-
-typedef struct {
-    int kind;                 /* FNN_LAYER_* */
-    int activation;           /* FNN_ACT_*: Dense's fused activation or the Activation layer's */
-    double act_param;         /* leaky_relu slope, elu alpha */
-    double rate;              /* Dropout: probability of dropping */
-    double momentum, eps;     /* BatchNorm: running = (1 - momentum) running + momentum batch */
-    fnn_int in_shape[3], out_shape[3];
-    int in_ndim, out_ndim;
-    fnn_int in_size, out_size;
-    fnn_int channels, spatial;/* BatchNorm: in_size = channels * spatial (per channel stats) */
-    fnn_int w_off, n_w;       /* decayed parameters */
-    fnn_int b_off, n_b;       /* other parameters */
-    fnn_int s_off, n_s;       /* running statistics in the stats buffer */
-    int frozen;               /* parameters neither get gradients nor move */
-} fnn_layer;
+#include "fnn_layer.h"
 
 typedef struct {
     int n_layers;

@@ -5,8 +5,9 @@
 
 typedef struct {
     real_t **act;     /* per layer: batch x out_size outputs */
-    real_t **extra;   /* per layer: batch x fnn_layer_extra() */
-    double **fixed;   /* per layer: fnn_layer_fixed() doubles */
+    real_t **saved;   /* per layer: batch x saved() reals (training) */
+    int32_t **saved_int; /* per layer: batch x saved_int() (training) */
+    double **scratch; /* per layer: scratch(batch, training) doubles */
     real_t *xb;       /* gathered input rows */
     real_t *yb;       /* gathered targets */
     real_t *swb;      /* gathered weights */
@@ -15,7 +16,7 @@ typedef struct {
 } FNN_SFX(fnn_net_ws);
 
 /* Carves `base` (NULL: only measures); returns the bytes used. Prediction
- * (training = 0) needs only the layers' outputs and fixed scratch. */
+ * (training = 0) needs only the layers' outputs and their predict scratch. */
 static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int training, char *base,
                                       FNN_SFX(fnn_net_ws) *ws)
 {
@@ -30,12 +31,14 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int trainin
         if (base) ptr = (type *)(base + off); \
         off += nbytes_; \
     } while (0)
-    real_t **act = NULL, **extra = NULL;
-    double **fixed = NULL;
+    real_t **act = NULL, **saved = NULL;
+    int32_t **saved_int = NULL;
+    double **scratch = NULL;
     FNN_CARVE(act, real_t *, L);
-    FNN_CARVE(extra, real_t *, L);
-    FNN_CARVE(fixed, double *, L);
-    if (ws) { ws->act = act; ws->extra = extra; ws->fixed = fixed; }
+    FNN_CARVE(saved, real_t *, L);
+    FNN_CARVE(saved_int, int32_t *, L);
+    FNN_CARVE(scratch, double *, L);
+    if (ws) { ws->act = act; ws->saved = saved; ws->saved_int = saved_int; ws->scratch = scratch; }
     real_t *xb = NULL, *yb = NULL, *swb = NULL, *d0 = NULL, *d1 = NULL;
     double *ssq = NULL;
     FNN_CARVE(ssq, double, training ? fnn_net_update_chunks(net) : 0);
@@ -46,12 +49,22 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int trainin
     FNN_CARVE(d1, real_t, T * widest);
     if (ws) { ws->xb = xb; ws->yb = yb; ws->swb = swb; ws->d0 = d0; ws->d1 = d1; ws->ssq = ssq; }
     for (int l = 0; l < L; ++l) {
+        const fnn_layer *Ly = &net->layers[l];
+        const fnn_layer_ops *ops = fnn_layer_ops_of(Ly);
+        const fnn_int ns = T * ops->saved(Ly), ni = T * ops->saved_int(Ly);
         real_t *a = NULL, *e = NULL;
+        int32_t *ei = NULL;
         double *f = NULL;
-        FNN_CARVE(a, real_t, B * net->layers[l].out_size);
-        FNN_CARVE(e, real_t, T * fnn_layer_extra(&net->layers[l]));
-        FNN_CARVE(f, double, fnn_layer_fixed(&net->layers[l]));
-        if (ws) { act[l] = a; extra[l] = e; fixed[l] = f; }
+        FNN_CARVE(a, real_t, B * Ly->out_size);
+        FNN_CARVE(e, real_t, ns);
+        FNN_CARVE(ei, int32_t, ni);
+        FNN_CARVE(f, double, ops->scratch(Ly, B, training));
+        if (ws) {
+            act[l] = a;
+            saved[l] = ns ? e : NULL;
+            saved_int[l] = ni ? ei : NULL;
+            scratch[l] = f;
+        }
     }
 #undef FNN_CARVE
     return off;
@@ -63,6 +76,15 @@ size_t FNN_SFX(fnn_net_workspace)(const fnn_net *net, fnn_int batch, int trainin
     return FNN_SFX(fnn_net_layout)(net, batch, training, NULL, NULL);
 }
 
+/* This dtype's forward and backward of L's kind. */
+#if defined(FNN_F32)
+#define FNN_LAYER_FORWARD(L) (fnn_layer_ops_of(L)->forward_f32)
+#define FNN_LAYER_BACKWARD(L) (fnn_layer_ops_of(L)->backward_f32)
+#else
+#define FNN_LAYER_FORWARD(L) (fnn_layer_ops_of(L)->forward_f64)
+#define FNN_LAYER_BACKWARD(L) (fnn_layer_ops_of(L)->backward_f64)
+#endif
+
 /* Forward through every layer; team-parallel, a barrier after each layer. */
 static void FNN_SFX(fnn_net_forward)(const fnn_net *net, fnn_int m, const real_t *x,
                                      const real_t *params, real_t *stats, int training,
@@ -70,29 +92,26 @@ static void FNN_SFX(fnn_net_forward)(const fnn_net *net, fnn_int m, const real_t
                                      FNN_SFX(fnn_net_ws) *ws, const fnn_blas *blas, int tid,
                                      int nt)
 {
-    const real_t *in = x;
+    FNN_SFX(fnn_call) c = {0};
+    c.m = m;
+    c.params = params;
+    c.stats = stats;
+    c.training = training;
+    c.update_stats = update_stats;
+    c.blas = blas;
+    c.tid = tid;
+    c.nt = nt;
+    c.in = x;
     for (int l = 0; l < net->n_layers; ++l) {
         const fnn_layer *L = &net->layers[l];
-        real_t *out = ws->act[l];
-        switch (L->kind) {
-        case FNN_LAYER_DENSE:
-            FNN_SFX(fnn_dense_forward)(L, m, in, out, params, blas, tid, nt);
-            break;
-        case FNN_LAYER_ACTIVATION:
-            FNN_SFX(fnn_activation_forward)(L, m, in, out, tid, nt);
-            break;
-        case FNN_LAYER_DROPOUT:
-            FNN_SFX(fnn_dropout_forward)(L, m, in, out, training ? ws->extra[l] : NULL,
-                                         training, fnn_hash64(seed, (uint64_t)l), tid, nt);
-            break;
-        case FNN_LAYER_BATCHNORM:
-            FNN_SFX(fnn_batchnorm_forward)(L, m, in, out, training ? ws->extra[l] : NULL,
-                                           ws->fixed[l], params, stats, training,
-                                           update_stats, tid, nt);
-            break;
-        }
+        c.out = ws->act[l];
+        c.saved = training ? ws->saved[l] : NULL;
+        c.saved_int = training ? ws->saved_int[l] : NULL;
+        c.scratch = ws->scratch[l];
+        c.seed = fnn_hash64(seed, (uint64_t)l);
+        FNN_LAYER_FORWARD(L)(L, &c);
         FNN_BARRIER();
-        in = out;
+        c.in = c.out;
     }
 }
 
@@ -108,34 +127,37 @@ static real_t *FNN_SFX(fnn_net_backward)(const fnn_net *net, fnn_int m, const re
         const fnn_layer *L = &net->layers[l];
         if (!L->frozen && L->n_w + L->n_b > 0) { first_trainable = l; break; }
     }
+    FNN_SFX(fnn_call) c = {0};
+    c.m = m;
+    c.params = params;
+    c.grad = grad;
+    c.training = 1;
+    c.blas = blas;
+    c.tid = tid;
+    c.nt = nt;
     real_t *d = ws->d0, *spare = ws->d1;
     for (int l = net->n_layers - 1; l >= 0; --l) {
         const fnn_layer *L = &net->layers[l];
-        const real_t *in = l ? ws->act[l - 1] : x;
+        const int in_place = fnn_layer_ops_of(L)->in_place;
         const int need_din = want_dx || l > first_trainable;
         if (!need_din && (L->frozen || L->n_w + L->n_b == 0)) break;
-        switch (L->kind) {
-        case FNN_LAYER_DENSE:
-            FNN_SFX(fnn_dense_backward)(L, m, in, ws->act[l], d, need_din ? spare : NULL,
-                                        params, grad, ws->fixed[l], blas, tid, nt);
-            { real_t *tmp = d; d = spare; spare = tmp; }
-            break;
-        case FNN_LAYER_ACTIVATION:
-            FNN_SFX(fnn_activation_backward)(L, m, ws->act[l], d, tid, nt);
-            break;
-        case FNN_LAYER_DROPOUT:
-            FNN_SFX(fnn_dropout_backward)(L, m, ws->extra[l], d, tid, nt);
-            break;
-        case FNN_LAYER_BATCHNORM:
-            FNN_SFX(fnn_batchnorm_backward)(L, m, ws->extra[l], d, ws->fixed[l], params, grad,
-                                            need_din, tid, nt);
-            break;
-        }
+        c.in = l ? ws->act[l - 1] : x;
+        c.out = ws->act[l];
+        c.saved = ws->saved[l];
+        c.saved_int = ws->saved_int[l];
+        c.scratch = ws->scratch[l];
+        c.d = d;
+        c.din = need_din ? (in_place ? d : spare) : NULL;
+        FNN_LAYER_BACKWARD(L)(L, &c);
         FNN_BARRIER();
         if (!need_din) break;
+        if (!in_place) { real_t *tmp = d; d = spare; spare = tmp; }
     }
     return want_dx ? d : NULL;
 }
+
+#undef FNN_LAYER_FORWARD
+#undef FNN_LAYER_BACKWARD
 
 /* Rows [lo, hi) of the batch: gather X (and y, sw) rows into ws. */
 static void FNN_SFX(fnn_net_gather)(const fnn_net *net, const real_t *X, const real_t *y,

@@ -123,7 +123,7 @@ cdef extern from "fnn_act.h" nogil:
         FNN_ACT_LEAKY_RELU
         FNN_ACT_ELU
 
-cdef extern from "fnn_net.h" nogil:
+cdef extern from "fnn_layer.h" nogil:
     enum:
         FNN_LAYER_DENSE
         FNN_LAYER_ACTIVATION
@@ -132,21 +132,31 @@ cdef extern from "fnn_net.h" nogil:
         FNN_STATS_KEEP
         FNN_STATS_MOVE
         FNN_STATS_REPLACE
+    ctypedef struct fnn_act_cfg:
+        int activation
+        double param
+    ctypedef struct fnn_dropout_cfg:
+        double rate
+    ctypedef struct fnn_bn_cfg:
+        double momentum, eps
+        fnn_int channels, spatial
+    ctypedef union fnn_layer_cfg:
+        fnn_act_cfg act
+        fnn_dropout_cfg dropout
+        fnn_bn_cfg bn
     ctypedef struct fnn_layer:
         int kind
-        int activation
-        double act_param
-        double rate
-        double momentum, eps
         fnn_int in_shape[3]
         fnn_int out_shape[3]
         int in_ndim, out_ndim
         fnn_int in_size, out_size
-        fnn_int channels, spatial
         fnn_int w_off, n_w
         fnn_int b_off, n_b
         fnn_int s_off, n_s
         int frozen
+        fnn_layer_cfg cfg
+
+cdef extern from "fnn_net.h" nogil:
     ctypedef struct fnn_net:
         int n_layers
         const fnn_layer *layers

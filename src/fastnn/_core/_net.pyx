@@ -38,6 +38,19 @@ cdef inline void *_ptr_or_null(object arr):
     return <void *><size_t>arr.ctypes.data
 
 
+cdef int _set_config(fnn_layer *L, dict d) except -1:
+    """The kind's own settings from its descriptor (fastnn.layers builds it)."""
+    if L.kind == FNN_LAYER_DENSE or L.kind == FNN_LAYER_ACTIVATION:
+        L.cfg.act.activation = ACTIVATIONS[d.get("activation", "identity")]
+        L.cfg.act.param = d.get("act_param", 0.0)
+    elif L.kind == FNN_LAYER_DROPOUT:
+        L.cfg.dropout.rate = d["rate"]
+    elif L.kind == FNN_LAYER_BATCHNORM:
+        L.cfg.bn.momentum, L.cfg.bn.eps = d["momentum"], d["eps"]
+        L.cfg.bn.channels, L.cfg.bn.spatial = d["channels"], d["spatial"]
+    return 0
+
+
 cdef class Net:
     """C descriptors of a sequential network.
 
@@ -68,11 +81,7 @@ cdef class Net:
         for i, d in enumerate(layers):
             L = &self.layers[i]
             L.kind = LAYER_KINDS[d["kind"]]
-            L.activation = ACTIVATIONS[d.get("activation", "identity")]
-            L.act_param = d.get("act_param", 0.0)
-            L.rate = d.get("rate", 0.0)
-            L.momentum = d.get("momentum", 0.1)
-            L.eps = d.get("eps", 1e-5)
+            _set_config(L, d)
             ins, outs = tuple(d["in_shape"]), tuple(d["out_shape"])
             if not 1 <= len(ins) <= 3 or not 1 <= len(outs) <= 3:
                 raise ValueError("layer shapes have 1 to 3 dimensions per sample")
@@ -83,8 +92,6 @@ cdef class Net:
                 L.out_shape[j] = outs[j]
             L.in_size = int(np.prod(ins))
             L.out_size = int(np.prod(outs))
-            L.channels = d.get("channels", 0)
-            L.spatial = d.get("spatial", 0)
             L.w_off, L.n_w = d.get("w_off", 0), d.get("n_w", 0)
             L.b_off, L.n_b = d.get("b_off", 0), d.get("n_b", 0)
             L.s_off, L.n_s = d.get("s_off", 0), d.get("n_s", 0)
