@@ -19,10 +19,8 @@ from sklearn.utils import assert_all_finite
 from fastnn._core._linear import LinearProblem
 from fastnn.nn import _trainer
 from fastnn.optimizers import get_optimizer, get_schedule
-from fastnn.optimizers._rules import Optimizer
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
-FIRST_ORDER = ("sgd", "adam", "rmsprop", "adagrad", "adadelta")
 
 
 def kernel_matrix(X):
@@ -123,10 +121,6 @@ class FirstOrderParams:
         if not isinstance(n_iter_no_change, numbers.Integral) or n_iter_no_change < 1:
             raise ValueError(f"n_iter_no_change must be an int >= 1, got {n_iter_no_change!r}")
         return opt, schedule, bs
-
-
-def is_first_order(solver):
-    return isinstance(solver, Optimizer) or solver in FIRST_ORDER
 
 
 def fit_first_order(est, objective, w0, max_iter, tol, rng, warm_state=None):

@@ -13,10 +13,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from fastnn._core._linear import gram
 from fastnn._core._loss import LOSSES
 from fastnn.linear_model._base import (
-    FIRST_ORDER, LinearObjective, fit_first_order, fit_lbfgs, is_first_order, kernel_matrix,
-    threads_and_blas,
+    LinearObjective, fit_first_order, fit_lbfgs, kernel_matrix, threads_and_blas,
 )
-from fastnn.optimizers import Optimizer, Schedule
+from fastnn.optimizers import FIRST_ORDER_SOLVERS, Optimizer, Schedule, is_first_order
 
 
 def _centred_gram(X, Y, sw, n_threads):
@@ -91,7 +90,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         "n_jobs": [None, numbers.Integral],
         "positive": ["boolean"],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "solver": [StrOptions({"auto", "normal", "lbfgs", *FIRST_ORDER}), Optimizer],
+        "solver": [StrOptions({"auto", "normal", "lbfgs", *FIRST_ORDER_SOLVERS}), Optimizer],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left"),
                        None],

@@ -14,10 +14,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastnn._core._loss import LOSSES
 from fastnn.linear_model._base import (
-    FIRST_ORDER, LinearObjective, fit_first_order, fit_lbfgs, is_first_order, kernel_matrix,
-    threads_and_blas,
+    LinearObjective, fit_first_order, fit_lbfgs, kernel_matrix, threads_and_blas,
 )
-from fastnn.optimizers import Optimizer, Schedule
+from fastnn.optimizers import FIRST_ORDER_SOLVERS, Optimizer, Schedule, is_first_order
 from fastnn.utils._labels import encode_labels
 
 _SKLEARN_ONLY_SOLVERS = ("liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
@@ -58,7 +57,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         "intercept_scaling": [Interval(numbers.Real, 0, None, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
-        "solver": [StrOptions({"lbfgs", *FIRST_ORDER, *_SKLEARN_ONLY_SOLVERS}), Optimizer],
+        "solver": [StrOptions({"lbfgs", *FIRST_ORDER_SOLVERS, *_SKLEARN_ONLY_SOLVERS}), Optimizer],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -111,7 +110,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("dual=True is not supported by fastnn (only liblinear has it)")
         if isinstance(self.solver, str) and self.solver in _SKLEARN_ONLY_SOLVERS:
             raise ValueError(f"solver={self.solver!r} is not supported by fastnn; use 'lbfgs' "
-                             f"(the default) or one of {list(FIRST_ORDER)}")
+                             f"(the default) or one of {list(FIRST_ORDER_SOLVERS)}")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``sample_weight`` multiplies each sample's loss."""

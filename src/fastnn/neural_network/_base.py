@@ -28,12 +28,12 @@ from fastnn._core._net import STATS_KEEP, STATS_REPLACE
 from fastnn.layers import Dense
 from fastnn.nn import _trainer
 from fastnn.nn._network import Network
-from fastnn.optimizers import Adam, Constant, Optimizer, get_optimizer, get_schedule
-from fastnn.optimizers._rules import SGD
+from fastnn.optimizers import (
+    SGD, SOLVERS, Adam, Constant, Optimizer, get_optimizer, get_schedule,
+)
 from fastnn.utils._labels import encode_labels
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
-SOLVERS = ("lbfgs", "sgd", "adam", "rmsprop", "adagrad", "adadelta")
 PREDICT_BATCH = 4096
 
 

@@ -7,7 +7,8 @@ flat parameter buffer with L2 folded in. Schedules (``Constant``,
 ``ExponentialDecay``) only return a learning rate per epoch.
 """
 from fastnn.optimizers._rules import (
-    SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop, get_optimizer,
+    FIRST_ORDER_SOLVERS, SGD, SOLVERS, Adadelta, Adagrad, Adam, Optimizer, RMSprop,
+    get_optimizer, is_first_order,
 )
 from fastnn.optimizers._schedules import (
     Adaptive, Constant, ExponentialDecay, InvScaling, Schedule, StepDecay, TimeBased,
@@ -17,5 +18,6 @@ from fastnn.optimizers._schedules import (
 __all__ = [
     "Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta",
     "Schedule", "Constant", "InvScaling", "Adaptive", "TimeBased", "StepDecay",
-    "ExponentialDecay", "get_optimizer", "get_schedule",
+    "ExponentialDecay", "get_optimizer", "get_schedule", "SOLVERS", "FIRST_ORDER_SOLVERS",
+    "is_first_order",
 ]

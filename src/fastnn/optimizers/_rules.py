@@ -155,6 +155,17 @@ class Adadelta(Optimizer):
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad,
               "adadelta": Adadelta}
 
+# The solver registry every estimator reads: the first-order solvers by name
+# (the compiled update rules above), and L-BFGS (SciPy's, over an objective).
+FIRST_ORDER_SOLVERS = tuple(OPTIMIZERS)
+SOLVERS = ("lbfgs", *FIRST_ORDER_SOLVERS)
+
+
+def is_first_order(solver):
+    """A solver trained by the compiled epoch loop: a first-order name or an
+    Optimizer object."""
+    return isinstance(solver, Optimizer) or solver in FIRST_ORDER_SOLVERS
+
 
 def get_optimizer(solver, learning_rate_init=None):
     """An Optimizer for a solver string or object; a given learning_rate_init
