@@ -6,8 +6,6 @@ train/test split and prints each one's test score and fit seconds.
 import time
 import warnings
 
-import numpy as np
-
 
 def _row(name, est, X_tr, y_tr, X_te, y_te):
     start = time.perf_counter()

@@ -10,7 +10,6 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.base import is_classifier
@@ -23,10 +22,9 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastnn._core._loss import loss_grad
-from fastnn._core._net import STATS_KEEP, STATS_REPLACE
 from fastnn.layers import Dense
 from fastnn.nn import _trainer
+from fastnn.nn._engine import Engine
 from fastnn.nn._network import Network
 from fastnn.optimizers import (
     SGD, SOLVERS, Adam, Constant, Optimizer, get_optimizer, get_schedule,
@@ -34,7 +32,6 @@ from fastnn.optimizers import (
 from fastnn.utils._labels import encode_labels
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
-PREDICT_BATCH = 4096
 
 
 def store_init_params(est, params):
@@ -60,44 +57,6 @@ def _check_real(name, value, low=None, high=None, low_open=False, high_open=Fals
 def _check_int(name, value, low):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-
-
-class _EpochModel:
-    """The trainer's view of a network on one data set."""
-
-    # rows the initial weights' loss is measured on: a reference for
-    # divergence, not an estimate, so a forward and backward of one batch
-    REFERENCE_ROWS = 1024
-
-    def __init__(self, est, X, y, sw):
-        self.net = est.network_.net
-        self.n_params = self.net.n_params
-        self.X, self.y, self.sw = X, y, sw
-        self.alpha = float(est.alpha)
-        self.value_scale = est._value_scale
-        self.stats = est._stats
-        self.seed = est._dropout_seed
-        self.n_threads = est._n_threads
-        self.n_decay = est.network_.n_decay
-
-    def reference_loss(self, params, rows):
-        """The training objective at params over the first rows of ``rows``
-        (the running statistics are left alone)."""
-        rows = np.ascontiguousarray(rows[: self.REFERENCE_ROWS], dtype=np.int64)
-        S = float(rows.size) if self.sw is None else float(np.sum(self.sw[rows]))
-        if S <= 0:
-            return np.nan
-        grad = np.empty_like(params)
-        loss, _ = self.net.loss_grad(self.X, self.y, self.sw, params, self.stats, grad, rows,
-                                     1.0, self.seed, STATS_KEEP, False, self.n_threads)
-        W = params[: self.n_decay].astype(np.float64)
-        # the L2 term as one batch of these rows would report it
-        return self.value_scale * loss / S + 0.5 * self.alpha * float(W @ W) / S
-
-    def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):
-        return self.net.epoch(self.X, self.y, self.sw, perm, batch_size, rule, lr, self.alpha,
-                              self.value_scale, t, params, grad, state, self.stats,
-                              self.seed, self.n_threads)
 
 
 class BaseNetwork:
@@ -346,49 +305,20 @@ class BaseNetwork:
             sw = w if sw is None else sw * w
         return None if sw is None else np.ascontiguousarray(sw, dtype=dtype)
 
+    def _engine(self, n_threads=None):
+        """The engine over this estimator's buffers (fit's settings, or
+        ``n_threads`` for a prediction)."""
+        if n_threads is not None:
+            return Engine(self.network_, self._params, self._stats, n_threads)
+        return Engine(self.network_, self._params, self._stats, self._n_threads,
+                      self._value_scale, self._dropout_seed)
+
     def _fit_lbfgs(self, Xf, Yf, sw):
-        net = self.network_.net
-        dtype = self._params.dtype
-        S = float(sw.sum()) if sw is not None else float(Xf.shape[0])
-        alpha, nd, vs = float(self.alpha), self.network_.n_decay, self._value_scale
-        grad = np.empty(self.network_.n_params, dtype=dtype)
-        stats = self._stats
-        seed = self._dropout_seed
-        n_threads = self._n_threads
-        n_train = self.network_.n_train
-
-        def fun(w):
-            params = self._params
-            params[:n_train] = w
-            loss, _ = net.loss_grad(Xf, Yf, sw, params, stats, grad, None, 1.0 / S, seed,
-                                    STATS_KEEP, False, n_threads)
-            W = w[:nd]
-            g = grad[:n_train].astype(np.float64)
-            g[:nd] += (alpha / S) * W
-            return vs * loss / S + 0.5 * alpha * float(W @ W) / S, g
-
-        iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
-        options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
-        if iprint > 0:
-            options["iprint"] = iprint
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # iprint on new SciPy
-            res = scipy.optimize.minimize(fun, self._params[:n_train].astype(np.float64),
-                                          method="L-BFGS-B", jac=True, options=options)
+        res = self._engine().fit_lbfgs(Xf, Yf, sw, float(self.alpha), self.max_iter,
+                                       self.max_fun, self.tol,
+                                       self.verbose is True or self.verbose >= 1)
         self.n_iter_ = _check_optimize_result("lbfgs", res, self.max_iter)
         self.loss_ = float(res.fun)
-        self._params[:n_train] = res.x
-        self._set_running_stats(Xf, Yf, sw)
-
-    def _set_running_stats(self, Xf, Yf, sw):
-        """Batch norm after full-batch training: running statistics = the
-        whole training set's (one pass that replaces them)."""
-        net = self.network_
-        if net.n_stats == 0:
-            return
-        grad = np.empty(net.n_params, dtype=self._params.dtype)
-        net.net.loss_grad(Xf, Yf, sw, self._params, self._stats, grad, None, 1.0, 0,
-                          STATS_REPLACE, False, self._n_threads)
 
     def _fit_stochastic(self, X, Y, Xf, Yf, sw, sample_weight, incremental, validation_data):
         opt, schedule = self._optimizer()
@@ -434,7 +364,7 @@ class BaseNetwork:
             self._opt_state.samples_seen = self.t_
         if self.early_stopping or validation_data is not None:
             self._history.best_params = self._history.best_stats = None
-        model = _EpochModel(self, Xf, Yf, sw)
+        model = self._engine().epoch_model(Xf, Yf, sw, self.alpha)
         n_iter_no_change = self.n_iter_no_change
         if n_iter_no_change == np.inf:
             n_iter_no_change = np.iinfo(np.int64).max
@@ -476,25 +406,15 @@ class BaseNetwork:
             Yv = self._encode_known(yv_labels)
         score_fn = accuracy_score if is_classifier(self) else r2_score
 
+        engine = self._engine()
+
         def validate(params):
-            raw = self.network_.net.predict(Xv, params, self._stats, PREDICT_BATCH,
-                                            self._n_threads)
+            raw = engine.predict(Xv, params)
             pred = self._raw_to_prediction(raw)
             score = float(score_fn(yv_labels, pred, sample_weight=swv))
-            return score, self._eval_loss(raw, Yv, swv, params)
+            return score, engine.eval_loss(raw, Yv, swv, self.alpha, params)
 
         return validate
-
-    def _eval_loss(self, raw, Y, sw, params):
-        """The data loss (as loss_ reports it) plus the L2 term, on raw outputs,
-        by the engine's own loss kernel."""
-        dtype = raw.dtype
-        Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
-        swf = None if sw is None else np.ascontiguousarray(sw, dtype=dtype)
-        S = float(np.sum(swf)) if swf is not None else float(raw.shape[0])
-        data = loss_grad(self.network_.net.loss, raw, Yf, swf) * self._value_scale / S
-        W = params[: self.network_.n_decay].astype(np.float64)
-        return data + 0.5 * float(self.alpha) * float(W @ W) / S
 
     # ------------------------------------------------------------ predict
     def _raw(self, X):
@@ -502,10 +422,8 @@ class BaseNetwork:
         X = self._check_X(X, reset=False)
         self._sync()
         Xf = self._flat(X, self._params.dtype)
-        n_threads = effective_n_threads(self.n_threads)
         with blas_single_thread():
-            return self.network_.net.predict(Xf, self._params, self._stats, PREDICT_BATCH,
-                                             n_threads)
+            return self._engine(effective_n_threads(self.n_threads)).predict(Xf)
 
     def _out_activation(self, loss):
         return {"multinomial": "softmax", "log_loss": "logistic", "squared_error": "identity",

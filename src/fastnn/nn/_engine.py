@@ -1,0 +1,138 @@
+"""The engine: a built network and the buffers it runs on, and everything
+that runs there (prediction, the evaluation loss, the L-BFGS objective and
+fit, batch norm's statistics after a full-batch fit, the trainer's view of
+one data set). Estimators validate, encode targets and call it; they never
+touch the compiled network themselves.
+
+For now the estimator owns the buffers (they pickle with it) and hands them
+to an Engine per call: an Engine holds references, never copies.
+"""
+import warnings
+
+import numpy as np
+import scipy.optimize
+
+from fastnn._core._loss import loss_grad
+from fastnn._core._net import STATS_KEEP, STATS_REPLACE
+
+# rows per block of a prediction (bounds its workspace)
+PREDICT_BATCH = 4096
+
+
+class Engine:
+    """``network`` (a fastnn.nn.Network) over ``params`` and ``stats``.
+    ``value_scale`` scales reported data losses (1/n_outputs for the squared
+    error); ``seed`` drives dropout masks."""
+
+    def __init__(self, network, params, stats, n_threads=1, value_scale=1.0, seed=0):
+        self.network = network
+        self.net = network.net
+        self.params = params
+        self.stats = stats
+        self.n_threads = n_threads
+        self.value_scale = value_scale
+        self.seed = seed
+
+    # ----------------------------------------------------------- inference
+    def predict(self, X, params=None):
+        """Eval-mode raw outputs (before the loss's link) of the flat X."""
+        return self.net.predict(X, self.params if params is None else params, self.stats,
+                                PREDICT_BATCH, self.n_threads)
+
+    def eval_loss(self, raw, Y, sw, alpha, params=None):
+        """The data loss (as loss_ reports it) plus the L2 term, on raw
+        outputs, by the engine's own loss kernel."""
+        params = self.params if params is None else params
+        dtype = raw.dtype
+        Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
+        swf = None if sw is None else np.ascontiguousarray(sw, dtype=dtype)
+        S = float(np.sum(swf)) if swf is not None else float(raw.shape[0])
+        data = loss_grad(self.net.loss, raw, Yf, swf) * self.value_scale / S
+        W = params[: self.network.n_decay].astype(np.float64)
+        return data + 0.5 * float(alpha) * float(W @ W) / S
+
+    def team_size(self, batch, n_threads=None):
+        """Threads the engine splits batches of ``batch`` rows between."""
+        return self.net.team_size(batch, self.n_threads if n_threads is None else n_threads)
+
+    # -------------------------------------------------------- full batch
+    def fit_lbfgs(self, X, Y, sw, alpha, max_iter, max_fun, tol, verbose):
+        """SciPy's L-BFGS-B over the trainable parameters (scikit-learn's MLP
+        settings), in place; then batch norm's running statistics become the
+        whole training set's. Returns SciPy's result."""
+        S = float(sw.sum()) if sw is not None else float(X.shape[0])
+        nd, n_train = self.network.n_decay, self.network.n_train
+        grad = np.empty(self.network.n_params, dtype=self.params.dtype)
+        params = self.params
+
+        def fun(w):
+            params[:n_train] = w
+            loss, _ = self.net.loss_grad(X, Y, sw, params, self.stats, grad, None, 1.0 / S,
+                                         self.seed, STATS_KEEP, False, self.n_threads)
+            W = w[:nd]
+            g = grad[:n_train].astype(np.float64)
+            g[:nd] += (alpha / S) * W
+            return self.value_scale * loss / S + 0.5 * alpha * float(W @ W) / S, g
+
+        options = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
+        if verbose:
+            options["iprint"] = 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # iprint on new SciPy
+            res = scipy.optimize.minimize(fun, params[:n_train].astype(np.float64),
+                                          method="L-BFGS-B", jac=True, options=options)
+        params[:n_train] = res.x
+        self.set_running_stats(X, Y, sw)
+        return res
+
+    def set_running_stats(self, X, Y, sw):
+        """Batch norm after full-batch training: running statistics = the
+        whole training set's (one pass that replaces them)."""
+        if self.network.n_stats == 0:
+            return
+        grad = np.empty(self.network.n_params, dtype=self.params.dtype)
+        self.net.loss_grad(X, Y, sw, self.params, self.stats, grad, None, 1.0, 0,
+                           STATS_REPLACE, False, self.n_threads)
+
+    def epoch_model(self, X, Y, sw, alpha):
+        """The trainer's view of this network on one data set."""
+        return EpochModel(self, X, Y, sw, alpha)
+
+
+class EpochModel:
+    """What fastnn.nn._trainer.train runs: compiled epochs over X's rows,
+    the initial weights' loss, and the running statistics to keep with the
+    best parameters."""
+
+    # rows the initial weights' loss is measured on: a reference for
+    # divergence, not an estimate, so a forward and backward of one batch
+    REFERENCE_ROWS = 1024
+
+    def __init__(self, engine, X, y, sw, alpha):
+        self.engine = engine
+        self.net = engine.net
+        self.n_params = self.net.n_params
+        self.X, self.y, self.sw = X, y, sw
+        self.alpha = float(alpha)
+        self.stats = engine.stats
+
+    def reference_loss(self, params, rows):
+        """The training objective at params over the first rows of ``rows``
+        (the running statistics are left alone)."""
+        e = self.engine
+        rows = np.ascontiguousarray(rows[: self.REFERENCE_ROWS], dtype=np.int64)
+        S = float(rows.size) if self.sw is None else float(np.sum(self.sw[rows]))
+        if S <= 0:
+            return np.nan
+        grad = np.empty_like(params)
+        loss, _ = self.net.loss_grad(self.X, self.y, self.sw, params, self.stats, grad, rows,
+                                     1.0, e.seed, STATS_KEEP, False, e.n_threads)
+        W = params[: e.network.n_decay].astype(np.float64)
+        # the L2 term as one batch of these rows would report it
+        return e.value_scale * loss / S + 0.5 * self.alpha * float(W @ W) / S
+
+    def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):
+        e = self.engine
+        return self.net.epoch(self.X, self.y, self.sw, perm, batch_size, rule, lr, self.alpha,
+                              e.value_scale, t, params, grad, state, self.stats, e.seed,
+                              e.n_threads)
