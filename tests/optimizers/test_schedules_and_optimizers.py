@@ -19,7 +19,13 @@ def test_schedules_follow_their_formulas(epoch, seen):
     assert TimeBased(0.2)(lr0, epoch, seen) == pytest.approx(lr0 / (1 + 0.2 * epoch))
     assert StepDecay(0.5, 10)(lr0, epoch, seen) == pytest.approx(lr0 * 0.5 ** (epoch // 10))
     assert ExponentialDecay(0.3)(lr0, epoch, seen) == pytest.approx(lr0 * math.exp(-0.3 * epoch))
-    assert Adaptive()(lr0, epoch, seen) == lr0 and Adaptive.reduces_on_plateau
+    assert Adaptive()(lr0, epoch, seen) == lr0 and Adaptive().on_plateau(0.5) == 0.1
+    # the trainer's interface: adaptive keeps its rate between plateaus and
+    # stops below 1e-6; the others follow their formula and stop on a plateau
+    assert Adaptive().next_rate(lr0, 0.02, epoch, seen) == 0.02
+    assert Adaptive().on_plateau(1e-6) is None
+    assert TimeBased(0.2).next_rate(lr0, 0.02, epoch, seen) == TimeBased(0.2)(lr0, epoch, seen)
+    assert Constant().on_plateau(lr0) is None
 
 
 def test_schedule_strings_and_validation():

@@ -160,12 +160,13 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             else:
                 history.no_improvement = 0
         history.best_loss = min(history.best_loss, loss)
-        if not schedule.reduces_on_plateau:
-            opt_state.lr = schedule(lr0, opt_state.epochs, opt_state.samples_seen)
+        opt_state.lr = schedule.next_rate(lr0, opt_state.lr, opt_state.epochs,
+                                          opt_state.samples_seen)
         if history.no_improvement > n_iter_no_change:
             what = "Validation score" if early_stopping else "Training loss"
-            if schedule.reduces_on_plateau and opt_state.lr > schedule.min_lr:
-                opt_state.lr /= schedule.factor
+            reduced = schedule.on_plateau(opt_state.lr)
+            if reduced is not None:
+                opt_state.lr = reduced
                 history.no_improvement = 0
                 if verbose:
                     print(f"{what} did not improve more than tol={tol} for "

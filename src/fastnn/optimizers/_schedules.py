@@ -1,11 +1,13 @@
 """Learning-rate schedules: they only map (lr0, epoch, samples seen) to a rate.
 
 A schedule holds no state beyond its hyper-parameters (the trainer keeps the
-counters), so the same object can be reused and cloned. The trainer asks for
-the rate once per epoch (``epoch`` counts completed epochs from 0).
+counters), so the same object can be reused and cloned. The trainer talks
+to it through two calls: ``next_rate(lr0, lr, epoch, samples_seen)`` after
+every epoch (``epoch`` counts completed epochs from 0), and
+``on_plateau(lr)`` when the watched loss or score stopped improving: the
+rate to go on with, or None to stop (every schedule but ``Adaptive``).
 ``Adaptive`` is scikit-learn's: the rate is divided by 5 each time the loss
-stops improving, and training stops once it falls below 1e-6; the trainer
-applies that rule because it watches the loss.
+stops improving, and training stops once it falls below 1e-6.
 """
 import math
 
@@ -15,10 +17,17 @@ from fastnn.optimizers._rules import _check_range
 
 
 class Schedule(BaseEstimator):
-    reduces_on_plateau = False
-
     def __call__(self, lr0, epoch, samples_seen):
         raise NotImplementedError
+
+    def next_rate(self, lr0, lr, epoch, samples_seen):
+        """The rate of the next epoch, given the current one ``lr``."""
+        return self(lr0, epoch, samples_seen)
+
+    def on_plateau(self, lr):
+        """The rate to go on with once the fit stopped improving, or None to
+        stop."""
+        return None
 
     def _validate(self):
         pass
@@ -90,12 +99,17 @@ class Adaptive(Schedule):
     """scikit-learn's 'adaptive': lr0 until the loss stops improving for
     n_iter_no_change epochs, then lr / 5 each time; stop below 1e-6."""
 
-    reduces_on_plateau = True
     factor = 5.0
     min_lr = 1e-6
 
     def __call__(self, lr0, epoch, samples_seen):
         return lr0
+
+    def next_rate(self, lr0, lr, epoch, samples_seen):
+        return lr  # only a plateau changes it
+
+    def on_plateau(self, lr):
+        return lr / self.factor if lr > self.min_lr else None
 
 
 SCHEDULES = {"constant": Constant, "invscaling": InvScaling, "adaptive": Adaptive,
