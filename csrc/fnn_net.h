@@ -73,25 +73,44 @@ int fnn_net_loss_grad_f64(const fnn_net *net, const double *params, double *stat
                           int update_stats, double *grad, double *dX, double *loss_out,
                           void *work, size_t work_size, const fnn_blas *blas, int n_threads);
 
+/* An epoch's data: rows perm[0..n) of X (and y, sw), in batches of `batch`. */
+#define FNN_DECLARE_EPOCH_DATA(real, sfx)                                           \
+    typedef struct {                                                                \
+        const real *X, *y, *sw;   /* sw may be NULL: every weight 1 */              \
+        const fnn_int *perm;                                                        \
+        fnn_int n, batch;                                                           \
+    } fnn_epoch_data_##sfx;                                                         \
+    typedef struct {                                                                \
+        real *params, *grad;      /* n_params each */                               \
+        real *state;              /* the optimizer's, state_per_param x n_train */  \
+        real *stats;              /* running statistics */                          \
+    } fnn_epoch_bufs_##sfx;
+FNN_DECLARE_EPOCH_DATA(float, f32)
+FNN_DECLARE_EPOCH_DATA(double, f64)
+#undef FNN_DECLARE_EPOCH_DATA
+
+/* An epoch's step settings. */
+typedef struct {
+    const fnn_optim *opt;
+    double lr, alpha;         /* learning rate, L2 */
+    double value_scale;       /* scales the reported data loss */
+    int64_t t;                /* steps before the epoch; the epoch adds its own */
+    uint64_t seed;            /* dropout masks */
+} fnn_epoch_step;
+
 /* scikit-learn's MLP step: for each batch b of perm (size <= batch),
  *     S_b = sum of its weights (its size without weights),
  *     gradient = d/dparams [ sum_i sw_i loss_i / S_b ], plus (alpha / S_b) W,
- *     one optimizer step at step count ++*t,
+ *     one optimizer step at step count ++step->t,
  * and *loss_out = sum_b m_b (value_scale sum_i sw_i loss_i / S_b
  *                            + 0.5 alpha ||W||^2 / S_b) / n,
  * the epoch's loss as scikit-learn reports it (value_scale is 1/n_outputs
  * for the squared error, whose reported value averages over outputs). */
-int fnn_net_epoch_f32(const fnn_net *net, const float *X, const float *y, const float *sw,
-                      const fnn_int *perm, fnn_int n, fnn_int batch, const fnn_optim *opt,
-                      double lr, double alpha, double value_scale, int64_t *t, float *params,
-                      float *grad, float *state, float *stats, uint64_t seed,
-                      double *loss_out, void *work, size_t work_size, const fnn_blas *blas,
-                      int n_threads);
-int fnn_net_epoch_f64(const fnn_net *net, const double *X, const double *y, const double *sw,
-                      const fnn_int *perm, fnn_int n, fnn_int batch, const fnn_optim *opt,
-                      double lr, double alpha, double value_scale, int64_t *t, double *params,
-                      double *grad, double *state, double *stats, uint64_t seed,
-                      double *loss_out, void *work, size_t work_size, const fnn_blas *blas,
-                      int n_threads);
+int fnn_net_epoch_f32(const fnn_net *net, const fnn_epoch_data_f32 *data,
+                      const fnn_epoch_bufs_f32 *bufs, fnn_epoch_step *step, double *loss_out,
+                      void *work, size_t work_size, const fnn_blas *blas, int n_threads);
+int fnn_net_epoch_f64(const fnn_net *net, const fnn_epoch_data_f64 *data,
+                      const fnn_epoch_bufs_f64 *bufs, fnn_epoch_step *step, double *loss_out,
+                      void *work, size_t work_size, const fnn_blas *blas, int n_threads);
 
 #endif /* FNN_NET_H */

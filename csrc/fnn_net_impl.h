@@ -292,15 +292,20 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
     return FNN_OK;
 }
 
-int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
-                           const real_t *sw, const fnn_int *perm, fnn_int n, fnn_int batch,
-                           const fnn_optim *opt, double lr, double alpha, double value_scale,
-                           int64_t *t, real_t *params, real_t *grad, real_t *state,
-                           real_t *stats, uint64_t seed, double *loss_out, void *work,
-                           size_t work_size, const fnn_blas *blas, int n_threads)
+int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *data,
+                           const FNN_SFX(fnn_epoch_bufs) *bufs, fnn_epoch_step *step,
+                           double *loss_out, void *work, size_t work_size,
+                           const fnn_blas *blas, int n_threads)
 {
+    const real_t *X = data->X, *y = data->y, *sw = data->sw;
+    const fnn_int *perm = data->perm, n = data->n, batch = data->batch;
+    real_t *params = bufs->params, *grad = bufs->grad, *state = bufs->state;
+    real_t *stats = bufs->stats;
+    const fnn_optim *opt = step->opt;
+    const double lr = step->lr, alpha = step->alpha, value_scale = step->value_scale;
+    const uint64_t seed = step->seed;
     if (fnn_net_check(net) != FNN_OK || batch < 1 || n < 1 || !perm) return FNN_EINVAL;
-    if (fnn_optim_state_per_param(opt->kind) == 0 || *t < 0) return FNN_EINVAL;
+    if (fnn_optim_state_per_param(opt->kind) == 0 || step->t < 0) return FNN_EINVAL;
     if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 1)) return FNN_EWORK;
     FNN_SFX(fnn_net_ws) ws;
     FNN_SFX(fnn_net_layout)(net, batch, 1, (char *)work, &ws);
@@ -310,7 +315,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
     const fnn_int n_chunks = fnn_net_update_chunks(net);
     int status = FNN_OK;
     int64_t steps_done = 0;
-    const int64_t t0 = *t;
+    const int64_t t0 = step->t;
     const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -372,7 +377,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const real_t *X, const real_t *y,
         FNN_TEAM_LEAVE();
     }
     if (status != FNN_OK) return status;
-    *t = t0 + steps_done;
+    step->t = t0 + steps_done;
     *loss_out = total / (double)n;
     return FNN_OK;
 }

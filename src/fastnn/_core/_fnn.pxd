@@ -182,15 +182,38 @@ cdef extern from "fnn_net.h" nogil:
                               const fnn_int *rows, fnn_int m, double scale, uint64_t seed,
                               int update_stats, double *grad, double *dX, double *loss_out,
                               void *work, size_t work_size, const fnn_blas *blas, int n_threads)
-    int fnn_net_epoch_f32(const fnn_net *net, const float *X, const float *y, const float *sw,
-                          const fnn_int *perm, fnn_int n, fnn_int batch, const fnn_optim *opt,
-                          double lr, double alpha, double value_scale, int64_t *t,
-                          float *params, float *grad, float *state, float *stats,
-                          uint64_t seed, double *loss_out, void *work, size_t work_size,
+    ctypedef struct fnn_epoch_data_f32:
+        const float *X
+        const float *y
+        const float *sw
+        const fnn_int *perm
+        fnn_int n, batch
+    ctypedef struct fnn_epoch_data_f64:
+        const double *X
+        const double *y
+        const double *sw
+        const fnn_int *perm
+        fnn_int n, batch
+    ctypedef struct fnn_epoch_bufs_f32:
+        float *params
+        float *grad
+        float *state
+        float *stats
+    ctypedef struct fnn_epoch_bufs_f64:
+        double *params
+        double *grad
+        double *state
+        double *stats
+    ctypedef struct fnn_epoch_step:
+        const fnn_optim *opt
+        double lr, alpha, value_scale
+        int64_t t
+        uint64_t seed
+    int fnn_net_epoch_f32(const fnn_net *net, const fnn_epoch_data_f32 *data,
+                          const fnn_epoch_bufs_f32 *bufs, fnn_epoch_step *step,
+                          double *loss_out, void *work, size_t work_size,
                           const fnn_blas *blas, int n_threads)
-    int fnn_net_epoch_f64(const fnn_net *net, const double *X, const double *y,
-                          const double *sw, const fnn_int *perm, fnn_int n, fnn_int batch,
-                          const fnn_optim *opt, double lr, double alpha, double value_scale,
-                          int64_t *t, double *params, double *grad, double *state,
-                          double *stats, uint64_t seed, double *loss_out, void *work,
-                          size_t work_size, const fnn_blas *blas, int n_threads)
+    int fnn_net_epoch_f64(const fnn_net *net, const fnn_epoch_data_f64 *data,
+                          const fnn_epoch_bufs_f64 *bufs, fnn_epoch_step *step,
+                          double *loss_out, void *work, size_t work_size,
+                          const fnn_blas *blas, int n_threads)

@@ -271,18 +271,31 @@ cdef class Net:
         cdef size_t ws = need
         cdef double loss = 0.0
         cdef int status
+        cdef fnn_epoch_step step
+        step.opt = &rule.c
+        step.lr, step.alpha, step.value_scale = lr, alpha, value_scale
+        step.t, step.seed = t, seed
+        cdef fnn_epoch_data_f32 d32
+        cdef fnn_epoch_data_f64 d64
+        cdef fnn_epoch_bufs_f32 b32
+        cdef fnn_epoch_bufs_f64 b64
+        if floating is float:
+            d32.X, d32.y, d32.sw = &X[0, 0], &y[0], <const float *>swp
+            d32.perm, d32.n, d32.batch = <const fnn_int *>&perm[0], n, batch_size
+            b32.params, b32.grad = &params[0], &grad[0]
+            b32.state, b32.stats = <float *>sp, <float *>stp
+        else:
+            d64.X, d64.y, d64.sw = &X[0, 0], &y[0], <const double *>swp
+            d64.perm, d64.n, d64.batch = <const fnn_int *>&perm[0], n, batch_size
+            b64.params, b64.grad = &params[0], &grad[0]
+            b64.state, b64.stats = <double *>sp, <double *>stp
         with nogil:
             if floating is float:
-                status = fnn_net_epoch_f32(&self.c, &X[0, 0], &y[0], <const float *>swp,
-                                           <const fnn_int *>&perm[0], n, batch_size, &rule.c,
-                                           lr, alpha, value_scale, &t, &params[0], &grad[0],
-                                           <float *>sp, <float *>stp, seed, &loss, wp, ws,
+                status = fnn_net_epoch_f32(&self.c, &d32, &b32, &step, &loss, wp, ws,
                                            blas_table(), n_threads)
             else:
-                status = fnn_net_epoch_f64(&self.c, &X[0, 0], &y[0], <const double *>swp,
-                                           <const fnn_int *>&perm[0], n, batch_size, &rule.c,
-                                           lr, alpha, value_scale, &t, &params[0], &grad[0],
-                                           <double *>sp, <double *>stp, seed, &loss, wp, ws,
+                status = fnn_net_epoch_f64(&self.c, &d64, &b64, &step, &loss, wp, ws,
                                            blas_table(), n_threads)
+        t = step.t
         _check(status)
         return loss, t
