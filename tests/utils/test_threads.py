@@ -85,7 +85,7 @@ def test_fit_in_a_child_forked_after_a_threaded_fit(in_thread):
         warnings.simplefilter("ignore")
         parent = mlp(2).fit(X, y)  # the parent's libgomp now has a worker pool
         serial = mlp(1).fit(X, y)
-    assert parent.network_.net.team_size(200, 2) == 2
+    assert parent.network_.net.team_size(200, 2) == 2  # needs_two: OpenMP is there
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child_fit, args=(queue, in_thread))
