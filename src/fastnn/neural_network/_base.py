@@ -33,7 +33,6 @@ from fastnn.utils._labels import encode_labels
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
 
-
 def store_init_params(est, params):
     """Store __init__'s arguments (``locals()``) unchanged under their own
     names, as scikit-learn requires; validation happens in fit."""
