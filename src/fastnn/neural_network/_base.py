@@ -353,27 +353,20 @@ class BaseNetwork:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
             bs = int(np.clip(bs, 1, n))
-        if not incremental or self._opt_state is None:
-            # a new optimizer per fit, as scikit-learn's: its first epoch runs at
-            # learning_rate_init, and 'invscaling' decays by the cumulative t_
-            # only from the end of that epoch on
-            self._opt_state = _trainer.OptimizerState(
-                opt._update_rule(), self.network_.n_params, self._params.dtype,
-                schedule(float(opt.learning_rate), 0, 0))
-            self._opt_state.samples_seen = self.t_
         if self.early_stopping or validation_data is not None:
             self._history.best_params = self._history.best_stats = None
-        model = self._engine().epoch_model(Xf, Yf, sw, self.alpha)
         n_iter_no_change = self.n_iter_no_change
         if n_iter_no_change == np.inf:
             n_iter_no_change = np.iinfo(np.int64).max
-        self._opt_state, hist = _trainer.train(
-            model, self._params, opt, schedule, n_samples=n, rows=rows, batch_size=bs,
-            max_iter=self.max_iter, tol=self.tol, n_iter_no_change=n_iter_no_change,
-            shuffle=self.shuffle, rng=self._random_state, verbose=self.verbose,
-            opt_state=self._opt_state, history=self._history, validate=validate,
-            early_stopping=self.early_stopping and validate is not None,
-            incremental=incremental)
+        watch = self.early_stopping and validate is not None
+        # a new optimizer per fit, as scikit-learn's (partial_fit continues one)
+        self._opt_state, hist = self._engine().fit_epochs(
+            Xf, Yf, sw, self.alpha, opt, schedule, samples_seen=self.t_,
+            opt_state=self._opt_state if incremental else None, restore_best=watch,
+            n_samples=n, rows=rows, batch_size=bs, max_iter=self.max_iter, tol=self.tol,
+            n_iter_no_change=n_iter_no_change, shuffle=self.shuffle, rng=self._random_state,
+            verbose=self.verbose, history=self._history, validate=validate,
+            early_stopping=watch, incremental=incremental)
         self.n_iter_ = hist.n_iter
         self.t_ += hist.n_iter * n
         self.loss_ = hist.loss_curve[-1]
@@ -385,14 +378,7 @@ class BaseNetwork:
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        if self.early_stopping and validate is not None:
-            self.best_loss_ = None
-            if hist.best_params is not None:
-                self._params[...] = hist.best_params
-                if hist.best_stats is not None:
-                    self._stats[...] = hist.best_stats
-        else:
-            self.best_loss_ = hist.best_loss
+        self.best_loss_ = None if watch else hist.best_loss
 
     def _validator(self, Xv, yv, swv, encoded):
         """score (accuracy or R^2, as score()) and the eval-mode loss on a

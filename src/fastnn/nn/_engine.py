@@ -14,6 +14,7 @@ import scipy.optimize
 
 from fastnn._core._loss import loss_grad
 from fastnn._core._net import STATS_KEEP, STATS_REPLACE
+from fastnn.nn import _trainer
 
 # rows per block of a prediction (bounds its workspace)
 PREDICT_BATCH = 4096
@@ -93,6 +94,30 @@ class Engine:
         grad = np.empty(self.network.n_params, dtype=self.params.dtype)
         self.net.loss_grad(X, Y, sw, self.params, self.stats, grad, None, 1.0, 0,
                            STATS_REPLACE, False, self.n_threads)
+
+    # ---------------------------------------------------------- mini-batch
+    def fit_epochs(self, X, Y, sw, alpha, optimizer, schedule, *, samples_seen, opt_state=None,
+                   restore_best=False, **train_args):
+        """The compiled first-order fit (fastnn.nn._trainer.train's
+        ``train_args``) in place on the parameters. A new optimizer state unless
+        ``opt_state`` continues one (partial_fit): as scikit-learn's, its first
+        epoch runs at the optimizer's learning rate, and schedules count samples
+        from ``samples_seen``. With ``restore_best`` the best validation epoch's
+        parameters and running statistics are put back. Returns (opt_state,
+        history)."""
+        if opt_state is None:
+            opt_state = _trainer.OptimizerState(
+                optimizer._update_rule(), self.network.n_params, self.params.dtype,
+                schedule(float(optimizer.learning_rate), 0, 0))
+            opt_state.samples_seen = samples_seen
+        opt_state, hist = _trainer.train(self.epoch_model(X, Y, sw, alpha), self.params,
+                                         optimizer, schedule, opt_state=opt_state,
+                                         **train_args)
+        if restore_best and hist.best_params is not None:
+            self.params[...] = hist.best_params
+            if hist.best_stats is not None:
+                self.stats[...] = hist.best_stats
+        return opt_state, hist
 
     def epoch_model(self, X, Y, sw, alpha):
         """The trainer's view of this network on one data set."""
