@@ -96,7 +96,6 @@ static inline int fnn_simd_env_cap(void)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(FNN_NO_CLONES)
-#define FNN_SIMD_X86 1
 static int fnn_simd_cached = -1;
 
 static int fnn_simd_detect(void)

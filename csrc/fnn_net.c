@@ -15,8 +15,9 @@ static fnn_int fnn_net_update_chunks(const fnn_net *net)
 }
 
 /* Threads worth using for batches of m rows: the work per batch (every
- * layer's multiply-adds, forward and backward: three GEMMs a Dense) must give every thread
- * FNN_NET_MIN_WORK, or the barriers between phases cost more than they save.
+ * layer's multiply-adds, forward and backward: three GEMMs a Dense) must
+ * give every thread FNN_NET_MIN_WORK, or the barriers between phases cost
+ * more than they save.
  * Measured on the 2-core machine (whole fits, 1 vs 2 threads): 2 threads
  * were slower up to ~1.1e7 multiply-adds a batch (20-64-10 b32 0.65x,
  * 64-100-10 b200 0.74x, 64-256-10 b200 0.82x), even at 2.3e7 (64-512-10

@@ -5,10 +5,12 @@ __version__ = "0.1.0"
 import os as _os
 import warnings as _warnings
 
-if _os.environ.get("FASTNN_SIMD", "") not in ("", "avx512", "avx2", "baseline"):
-    _warnings.warn(f"FASTNN_SIMD={_os.environ['FASTNN_SIMD']!r} is not one of 'avx512', "
-                   "'avx2', 'baseline'; it is ignored (the best SIMD path is used)",
-                   RuntimeWarning, stacklevel=2)
+from fastnn._core._openmp import SIMD_LEVELS as _SIMD_LEVELS  # noqa: E402
+
+if _os.environ.get("FASTNN_SIMD", "") not in ("", *_SIMD_LEVELS):
+    _warnings.warn(f"FASTNN_SIMD={_os.environ['FASTNN_SIMD']!r} is not one of "
+                   f"{', '.join(map(repr, _SIMD_LEVELS))}; it is ignored (the best SIMD path "
+                   "is used)", RuntimeWarning, stacklevel=2)
 
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
