@@ -218,10 +218,47 @@ def test_pickle_roundtrip_is_exact(digits):
     assert not np.array_equal(again.predict_proba(Xte), clf.predict_proba(Xte))
     again.set_params(warm_start=True, max_iter=1).fit(Xtr, ytr)
     frozen = pickle.loads(pickle.dumps(clf))
-    frozen._params.flags.writeable = False  # as joblib's read-only memory maps load it
-    frozen._stats.flags.writeable = False
+    frozen._engine.params.flags.writeable = False  # as joblib's read-only memory maps load it
+    frozen._engine.stats.flags.writeable = False
     np.testing.assert_array_equal(frozen.predict_proba(Xte), clf.predict_proba(Xte))
     frozen.set_params(warm_start=True, max_iter=1).fit(Xtr, ytr)
+
+
+def test_partial_fit_continues_across_a_pickle(digits):
+    # the engine owns the optimizer state and the history: they travel in
+    # the pickle, so a fit resumed elsewhere takes the same steps
+    Xtr, _, ytr, _ = digits
+    classes = np.unique(ytr)
+    kw = dict(hidden_layer_sizes=(16,), random_state=0, batch_norm=True, dropout=0.1)
+    straight = MLPClassifier(**kw)
+    for _ in range(3):
+        straight.partial_fit(Xtr, ytr, classes=classes)
+    resumed = MLPClassifier(**kw).partial_fit(Xtr, ytr, classes=classes)
+    resumed = pickle.loads(pickle.dumps(resumed))
+    for _ in range(2):
+        resumed.partial_fit(Xtr, ytr)
+    for a, b in zip(straight.coefs_ + straight.intercepts_,
+                    resumed.coefs_ + resumed.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert straight.loss_curve_ == resumed.loss_curve_ and straight.t_ == resumed.t_
+
+
+def test_a_pickle_from_before_the_engine_object_loads(digits):
+    # up to c329a99 the estimator held the buffers and state itself
+    Xtr, Xte, ytr, _ = digits
+    clf = MLPClassifier(hidden_layer_sizes=(16,), random_state=0).partial_fit(
+        Xtr, ytr, classes=np.unique(ytr))
+    state = dict(clf.__getstate__())
+    engine = state.pop("_engine")
+    state.update(network_=engine.network, _params=engine.params, _stats=engine.stats,
+                 _opt_state=engine.opt_state, _history=engine.history, _n_threads=2,
+                 _value_scale=1.0, _dropout_seed=0)
+    old = MLPClassifier.__new__(MLPClassifier)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    np.testing.assert_array_equal(old.predict_proba(Xte), clf.predict_proba(Xte))
+    for est in (clf, old):
+        est.partial_fit(Xtr, ytr)
+    np.testing.assert_array_equal(old.coefs_[0], clf.coefs_[0])
 
 
 def test_validation_data_and_early_stopping_restore_best(digits):

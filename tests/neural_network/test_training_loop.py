@@ -66,8 +66,8 @@ def test_early_stopping_restores_running_statistics_of_the_best_epoch():
             Xtr, ytr, validation_data=(Xv, yv))
     assert best < len(full.validation_scores_)  # the last epoch was not the best
     # MLPClassifier has no get_weights: compare the engine's buffers
-    np.testing.assert_array_equal(full._stats, replay._stats)
-    np.testing.assert_array_equal(full._params, replay._params)
+    np.testing.assert_array_equal(full._engine.stats, replay._engine.stats)
+    np.testing.assert_array_equal(full._engine.params, replay._engine.params)
 
 
 def test_validation_data_without_early_stopping_sets_the_best_score():

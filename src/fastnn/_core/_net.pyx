@@ -51,6 +51,22 @@ cdef int _set_config(fnn_layer *L, dict d) except -1:
     return 0
 
 
+class EpochStep:
+    """The settings one epoch's steps run with: the update ``rule``
+    (fastnn._core._optim.UpdateRule) over its ``state`` (the rule's
+    per-parameter state, in the parameters' dtype), the learning rate ``lr``,
+    the step count ``t`` (the epoch advances it), ``batch_size``, the L2
+    strength ``alpha``, ``value_scale`` (reported losses are scaled by it) and
+    dropout's ``seed``."""
+
+    __slots__ = ("rule", "state", "lr", "t", "batch_size", "alpha", "value_scale", "seed")
+
+    def __init__(self, rule, state, lr, t, batch_size, alpha=0.0, value_scale=1.0, seed=0):
+        self.rule, self.state, self.lr, self.t = rule, state, lr, t
+        self.batch_size, self.alpha, self.value_scale, self.seed = (batch_size, alpha,
+                                                                    value_scale, seed)
+
+
 cdef class Net:
     """C descriptors of a sequential network.
 
@@ -243,12 +259,13 @@ cdef class Net:
         return loss, dX
 
     def epoch(self, const floating[:, ::1] X, const floating[::1] y, sample_weight,
-              const int64_t[::1] perm, fnn_int batch_size, UpdateRule rule, double lr,
-              double alpha, double value_scale, int64_t t, floating[::1] params,
-              floating[::1] grad, floating[::1] state, floating[::1] stats, uint64_t seed,
-              int n_threads=1):
-        """One epoch of scikit-learn-style mini-batch steps over ``perm``;
-        returns (the epoch's mean loss as scikit-learn reports it, t)."""
+              const int64_t[::1] perm, floating[::1] params, floating[::1] grad,
+              floating[::1] stats, step, int n_threads=1):
+        """One epoch of scikit-learn-style mini-batch steps over the rows
+        ``perm`` of (X, y, sample_weight), in place on ``params`` (``grad`` is
+        scratch) and ``stats``, with the settings of ``step`` (an EpochStep,
+        whose ``t`` and ``state`` advance). Returns the epoch's mean loss as
+        scikit-learn reports it."""
         cdef bint f32 = floating is float
         dtype = np.float32 if f32 else np.float64
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
@@ -256,9 +273,12 @@ cdef class Net:
         self._check_data(np.asarray(X), np.asarray(y), sw)
         if grad.shape[0] != self.n_params:
             raise ValueError(f"grad has {grad.shape[0]} entries, expected {self.n_params}")
+        cdef UpdateRule rule = step.rule
+        cdef floating[::1] state = step.state
         if state.shape[0] < self.n_train * rule.state_per_param:
             raise ValueError("optimizer state is smaller than the rule needs")
         cdef fnn_int n = perm.shape[0]
+        cdef fnn_int batch_size = step.batch_size
         if n < 1 or batch_size < 1:
             raise ValueError("an epoch needs at least one row and batch_size >= 1")
         check_rows(perm, X.shape[0])
@@ -271,10 +291,10 @@ cdef class Net:
         cdef size_t ws = need
         cdef double loss = 0.0
         cdef int status
-        cdef fnn_epoch_step step
-        step.opt = &rule.c
-        step.lr, step.alpha, step.value_scale = lr, alpha, value_scale
-        step.t, step.seed = t, seed
+        cdef fnn_epoch_step c_step
+        c_step.opt = &rule.c
+        c_step.lr, c_step.alpha, c_step.value_scale = step.lr, step.alpha, step.value_scale
+        c_step.t, c_step.seed = step.t, step.seed
         cdef fnn_epoch_data_f32 d32
         cdef fnn_epoch_data_f64 d64
         cdef fnn_epoch_bufs_f32 b32
@@ -291,11 +311,11 @@ cdef class Net:
             b64.state, b64.stats = <double *>sp, <double *>stp
         with nogil:
             if floating is float:
-                status = fnn_net_epoch_f32(&self.c, &d32, &b32, &step, &loss, wp, ws,
+                status = fnn_net_epoch_f32(&self.c, &d32, &b32, &c_step, &loss, wp, ws,
                                            blas_table(), n_threads)
             else:
-                status = fnn_net_epoch_f64(&self.c, &d64, &b64, &step, &loss, wp, ws,
+                status = fnn_net_epoch_f64(&self.c, &d64, &b64, &c_step, &loss, wp, ws,
                                            blas_table(), n_threads)
-        t = step.t
+        step.t = c_step.t
         _check(status)
-        return loss, t
+        return loss

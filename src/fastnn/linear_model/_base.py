@@ -78,11 +78,12 @@ class LinearObjective:
         cost): what divergence is judged against."""
         return self.value_grad(np.asarray(params, dtype=np.float64))[0]
 
-    def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):
-        loss, t = self.problem.epoch(perm, batch_size, self.S / self.n_samples, rule, lr,
-                                     self.l2, t, params, grad, state, self.n_threads)
+    def epoch(self, perm, batch_size, opt, params, grad):
+        loss, opt.t = self.problem.epoch(perm, batch_size, self.S / self.n_samples, opt.rule,
+                                         opt.lr, self.l2, opt.t, params, grad, opt.state,
+                                         self.n_threads)
         W = params[: self.n_w].astype(np.float64)
-        return loss / self.S + 0.5 * self.l2 * float(W @ W), t
+        return loss / self.S + 0.5 * self.l2 * float(W @ W)
 
 
 def fit_lbfgs(objective, w0, max_iter, tol, verbose):

@@ -23,7 +23,6 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from fastnn.layers import Dense
-from fastnn.nn import _trainer
 from fastnn.nn._engine import Engine
 from fastnn.nn._network import Network
 from fastnn.optimizers import (
@@ -69,6 +68,14 @@ class BaseNetwork:
 
     def _in_shape(self, X):
         return (X.shape[1],)
+
+    @property
+    def network_(self):
+        """The fitted network (fastnn.nn.Network): its layer specs and shapes."""
+        try:
+            return self._engine.network
+        except AttributeError:
+            raise AttributeError("network_ exists once the estimator is fitted") from None
 
     def _dense_indices(self):
         """Indices of the layers whose W, b are coefs_ / intercepts_."""
@@ -173,21 +180,17 @@ class BaseNetwork:
         return ()
 
     def _initialize(self, network, dtype):
-        self.network_ = network
-        params, stats = network.init(self._random_state, dtype)
-        self._params, self._stats = params, stats
-        self._init_from(network)
+        self._engine = Engine.initialized(network, self._random_state, dtype)
+        self._init_from(self._engine)
         self.n_iter_ = 0
         self.t_ = 0
-        self._history = _trainer.History()
-        self._opt_state = None
 
-    def _init_from(self, network):
-        """Hook: NeuralNet* copy given weights (init=) here."""
+    def _init_from(self, engine):
+        """Hook: NeuralNet* copy given weights (init=) into the engine here."""
 
     def _publish(self):
         """coefs_ / intercepts_ as views into the flat parameter buffer."""
-        views = self.network_.views(self._params)
+        views = self.network_.views(self._engine.params)
         idx = self._dense_indices()
         self.coefs_ = [views[i]["W"] for i in idx]
         self.intercepts_ = [views[i]["b"] for i in idx]
@@ -196,24 +199,34 @@ class BaseNetwork:
         """Honour coefs_ / intercepts_ replaced or edited by the user, and
         re-link them after unpickling (a pickle stores views as copies)."""
         views = None
+        params = self._engine.params
         for j, i in enumerate(self._dense_indices()):
             for name, public in (("W", self.coefs_), ("b", self.intercepts_)):
                 arr = public[j]
-                if isinstance(arr, np.ndarray) and arr.base is self._params:
+                if isinstance(arr, np.ndarray) and arr.base is params:
                     continue  # still the buffer's own view
                 if views is None:
-                    views = self.network_.views(self._params)
-                views[i][name][...] = np.asarray(arr, dtype=self._params.dtype).reshape(
+                    views = self.network_.views(params)
+                views[i][name][...] = np.asarray(arr, dtype=params.dtype).reshape(
                     views[i][name].shape)
         if views is not None:
             self._publish()
 
     def __setstate__(self, state):
+        if "_params" in state and "_engine" not in state:
+            # pickled before the engine object owned the buffers (<= c329a99)
+            state = dict(state)
+            engine = Engine(state.pop("network_"), state.pop("_params"), state.pop("_stats"))
+            engine.opt_state = state.pop("_opt_state", None)
+            engine.history = state.pop("_history", engine.history)
+            for gone in ("_n_threads", "_value_scale", "_dropout_seed"):
+                state.pop(gone, None)
+            state["_engine"] = engine
         super().__setstate__(state)
-        if "_params" in self.__dict__ and "coefs_" in self.__dict__:
+        if "_engine" in self.__dict__ and "coefs_" in self.__dict__:
             # the pickle stored coefs_ as copies: re-link them (a read-only
             # buffer, as joblib memory-maps it, is taken as the truth)
-            if self._params.flags.writeable:
+            if self._engine.params.flags.writeable:
                 self._sync()
             else:
                 self._publish()
@@ -237,7 +250,7 @@ class BaseNetwork:
         X, y = self._check_X_y(X, y, reset=first_pass)
         Y, loss, n_outputs = self._encode_targets(y, X.shape[0], first_pass, incremental,
                                                   classes)
-        self._n_threads = effective_n_threads(self.n_threads)
+        n_threads = effective_n_threads(self.n_threads)
         self._random_state = check_random_state(self.random_state)
         dtype = self._work_dtype(X)
         Xf = self._flat(X, dtype)
@@ -256,18 +269,13 @@ class BaseNetwork:
                                   f"{getattr(self, 'freeze', None)!r}): fit will not change "
                                   "any weight", UserWarning)
             else:
-                if not (self._params.flags.writeable and self._stats.flags.writeable):
-                    self._params, self._stats = self._params.copy(), self._stats.copy()
-                    self._publish()  # a model loaded read-only trains on its own copy
                 self._sync()
-                if self._params.dtype != dtype:
-                    self._params = self._params.astype(dtype)
-                    self._stats = self._stats.astype(dtype)
-                    self._opt_state = None
+                if self._engine.own_buffers(dtype):
                     self._publish()
-            self._value_scale = 1.0 / n_outputs if loss == "squared_error" else 1.0
+            engine = self._engine
+            engine.n_threads = n_threads
             has_dropout = any(b.desc["kind"] == "dropout" for b in self.network_.built)
-            self._dropout_seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \
+            engine.seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \
                 if has_dropout else 0
             Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
             if self.solver == "lbfgs":
@@ -275,7 +283,7 @@ class BaseNetwork:
             else:
                 self._fit_stochastic(X, Y, Xf, Yf, sw, sample_weight, incremental,
                                      validation_data)
-        if not np.all(np.isfinite(self._params)):
+        if not np.all(np.isfinite(self._engine.params)):
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.")
         self._publish()
@@ -304,16 +312,8 @@ class BaseNetwork:
             sw = w if sw is None else sw * w
         return None if sw is None else np.ascontiguousarray(sw, dtype=dtype)
 
-    def _engine(self, n_threads=None):
-        """The engine over this estimator's buffers (fit's settings, or
-        ``n_threads`` for a prediction)."""
-        if n_threads is not None:
-            return Engine(self.network_, self._params, self._stats, n_threads)
-        return Engine(self.network_, self._params, self._stats, self._n_threads,
-                      self._value_scale, self._dropout_seed)
-
     def _fit_lbfgs(self, Xf, Yf, sw):
-        res = self._engine().fit_lbfgs(Xf, Yf, sw, float(self.alpha), self.max_iter,
+        res = self._engine.fit_lbfgs(Xf, Yf, sw, float(self.alpha), self.max_iter,
                                        self.max_fun, self.tol,
                                        self.verbose is True or self.verbose >= 1)
         self.n_iter_ = _check_optimize_result("lbfgs", res, self.max_iter)
@@ -340,7 +340,7 @@ class BaseNetwork:
         elif validation_data is not None:
             Xv, yv = validation_data[0], validation_data[1]
             swv = validation_data[2] if len(validation_data) > 2 else None
-            Xv = self._flat(self._check_X(Xv, reset=False), self._params.dtype)
+            Xv = self._flat(self._check_X(Xv, reset=False), self._engine.dtype)
             validate = self._validator(Xv, yv, swv, encoded=False)
         n = X.shape[0] if rows is None else len(rows)
         bs = self.batch_size
@@ -353,20 +353,17 @@ class BaseNetwork:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
             bs = int(np.clip(bs, 1, n))
-        if self.early_stopping or validation_data is not None:
-            self._history.best_params = self._history.best_stats = None
         n_iter_no_change = self.n_iter_no_change
         if n_iter_no_change == np.inf:
             n_iter_no_change = np.iinfo(np.int64).max
         watch = self.early_stopping and validate is not None
         # a new optimizer per fit, as scikit-learn's (partial_fit continues one)
-        self._opt_state, hist = self._engine().fit_epochs(
+        hist = self._engine.fit_epochs(
             Xf, Yf, sw, self.alpha, opt, schedule, samples_seen=self.t_,
-            opt_state=self._opt_state if incremental else None, restore_best=watch,
-            n_samples=n, rows=rows, batch_size=bs, max_iter=self.max_iter, tol=self.tol,
+            incremental=incremental, restore_best=watch, n_samples=n, rows=rows,
+            batch_size=bs, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=n_iter_no_change, shuffle=self.shuffle, rng=self._random_state,
-            verbose=self.verbose, history=self._history, validate=validate,
-            early_stopping=watch, incremental=incremental)
+            verbose=self.verbose, validate=validate, early_stopping=watch)
         self.n_iter_ = hist.n_iter
         self.t_ += hist.n_iter * n
         self.loss_ = hist.loss_curve[-1]
@@ -391,7 +388,7 @@ class BaseNetwork:
             Yv = self._encode_known(yv_labels)
         score_fn = accuracy_score if is_classifier(self) else r2_score
 
-        engine = self._engine()
+        engine = self._engine
 
         def validate(params):
             raw = engine.predict(Xv, params)
@@ -406,9 +403,9 @@ class BaseNetwork:
         check_is_fitted(self, "coefs_")
         X = self._check_X(X, reset=False)
         self._sync()
-        Xf = self._flat(X, self._params.dtype)
+        Xf = self._flat(X, self._engine.dtype)
         with blas_single_thread():
-            return self._engine(effective_n_threads(self.n_threads)).predict(Xf)
+            return self._engine.predict(Xf, n_threads=effective_n_threads(self.n_threads))
 
     def _out_activation(self, loss):
         return {"multinomial": "softmax", "log_loss": "logistic", "squared_error": "identity",

@@ -49,7 +49,8 @@ class _NeuralNetLayers:
                 raise ValueError(f"freeze holds layer indices in [0, {n_layers}); got {i!r}")
         return tuple(i % n_layers for i in frozen)
 
-    def _init_from(self, network):
+    def _init_from(self, engine):
+        network = engine.network
         init = self.init
         if init is None:
             return
@@ -69,7 +70,7 @@ class _NeuralNetLayers:
         if len(init) > len(network.specs):
             raise ValueError(f"init has weights for {len(init)} layers, the network has "
                              f"{len(network.specs)}")
-        pviews, sviews = network.views(self._params), network.stat_views(self._stats)
+        pviews, sviews = network.views(engine.params), network.stat_views(engine.stats)
         for i, weights in enumerate(init):
             if weights is None:
                 continue
@@ -92,7 +93,8 @@ class _NeuralNetLayers:
         parameters and statistics (see fastnn.layers for the layouts)."""
         check_is_fitted(self, "coefs_")
         self._sync()
-        pv, sv = self.network_.views(self._params), self.network_.stat_views(self._stats)
+        pv, sv = self.network_.views(self._engine.params), \
+            self.network_.stat_views(self._engine.stats)
         return [{**{k: v.copy() for k, v in p.items()}, **{k: v.copy() for k, v in s.items()}}
                 for p, s in zip(pv, sv)]
 

@@ -1,11 +1,10 @@
-"""The engine: a built network and the buffers it runs on, and everything
-that runs there (prediction, the evaluation loss, the L-BFGS objective and
-fit, batch norm's statistics after a full-batch fit, the trainer's view of
-one data set). Estimators validate, encode targets and call it; they never
-touch the compiled network themselves.
-
-For now the estimator owns the buffers (they pickle with it) and hands them
-to an Engine per call: an Engine holds references, never copies.
+"""The engine: a built network, the buffers it runs on (parameters,
+running statistics) and its training state (optimizer state, history), and
+everything that runs there: prediction, the evaluation loss, the L-BFGS fit,
+the compiled first-order fit, batch norm's statistics after a full-batch fit.
+Estimators validate, encode targets, build an Engine and call it; they never
+touch the compiled network themselves. An Engine pickles with its buffers and
+state (the compiled network is rebuilt from the layer specs).
 """
 import warnings
 
@@ -13,7 +12,7 @@ import numpy as np
 import scipy.optimize
 
 from fastnn._core._loss import loss_grad
-from fastnn._core._net import STATS_KEEP, STATS_REPLACE
+from fastnn._core._net import STATS_KEEP, STATS_REPLACE, EpochStep
 from fastnn.nn import _trainer
 
 # rows per block of a prediction (bounds its workspace)
@@ -21,24 +20,62 @@ PREDICT_BATCH = 4096
 
 
 class Engine:
-    """``network`` (a fastnn.nn.Network) over ``params`` and ``stats``.
-    ``value_scale`` scales reported data losses (1/n_outputs for the squared
-    error); ``seed`` drives dropout masks."""
+    """``network`` (a fastnn.nn.Network) over the flat ``params`` and
+    ``stats`` it owns (see fastnn.nn._network for their layout).
 
-    def __init__(self, network, params, stats, n_threads=1, value_scale=1.0, seed=0):
+    Settings of the current fit: ``n_threads`` (prediction takes its own),
+    ``seed`` of dropout's masks. Reported squared-error losses are divided by
+    the number of outputs, as scikit-learn's MLP reports them.
+    """
+
+    def __init__(self, network, params, stats):
         self.network = network
-        self.net = network.net
         self.params = params
         self.stats = stats
-        self.n_threads = n_threads
-        self.value_scale = value_scale
-        self.seed = seed
+        self.opt_state = None       # a first-order optimizer's, kept for partial_fit
+        self.history = _trainer.History()
+        self.n_threads = 1
+        self.seed = 0
+
+    @classmethod
+    def initialized(cls, network, rng, dtype):
+        """A new engine over ``network`` with its layers' initial weights,
+        drawn from ``rng`` (a numpy RandomState)."""
+        params, stats = network.init(rng, dtype)
+        return cls(network, params, stats)
+
+    @property
+    def net(self):
+        return self.network.net
+
+    @property
+    def value_scale(self):
+        return 1.0 / self.net.out_size if self.network.loss == "squared_error" else 1.0
+
+    @property
+    def dtype(self):
+        return self.params.dtype
+
+    def own_buffers(self, dtype):
+        """Make the buffers writable arrays of ``dtype`` before training (a
+        model loaded read-only, as joblib memory-maps it, trains on its own
+        copy; a new dtype starts a new optimizer). True when they are new
+        arrays."""
+        new = False
+        if not (self.params.flags.writeable and self.stats.flags.writeable):
+            self.params, self.stats = self.params.copy(), self.stats.copy()
+            new = True
+        if self.params.dtype != dtype:
+            self.params, self.stats = self.params.astype(dtype), self.stats.astype(dtype)
+            self.opt_state = None
+            new = True
+        return new
 
     # ----------------------------------------------------------- inference
-    def predict(self, X, params=None):
+    def predict(self, X, params=None, n_threads=None):
         """Eval-mode raw outputs (before the loss's link) of the flat X."""
         return self.net.predict(X, self.params if params is None else params, self.stats,
-                                PREDICT_BATCH, self.n_threads)
+                                PREDICT_BATCH, self.n_threads if n_threads is None else n_threads)
 
     def eval_loss(self, raw, Y, sw, alpha, params=None):
         """The data loss (as loss_ reports it) plus the L2 term, on raw
@@ -96,28 +133,31 @@ class Engine:
                            STATS_REPLACE, False, self.n_threads)
 
     # ---------------------------------------------------------- mini-batch
-    def fit_epochs(self, X, Y, sw, alpha, optimizer, schedule, *, samples_seen, opt_state=None,
-                   restore_best=False, **train_args):
+    def fit_epochs(self, X, Y, sw, alpha, optimizer, schedule, *, samples_seen,
+                   incremental=False, restore_best=False, **train_args):
         """The compiled first-order fit (fastnn.nn._trainer.train's
-        ``train_args``) in place on the parameters. A new optimizer state unless
-        ``opt_state`` continues one (partial_fit): as scikit-learn's, its first
+        ``train_args``) in place on the parameters, continuing the engine's
+        history. A new optimizer state per fit, as scikit-learn's: its first
         epoch runs at the optimizer's learning rate, and schedules count samples
-        from ``samples_seen``. With ``restore_best`` the best validation epoch's
-        parameters and running statistics are put back. Returns (opt_state,
-        history)."""
-        if opt_state is None:
-            opt_state = _trainer.OptimizerState(
+        from ``samples_seen``; ``incremental`` (partial_fit) continues the
+        state of the previous call instead. With ``restore_best`` the best
+        validation epoch's parameters and running statistics are put back.
+        Returns the history."""
+        if self.opt_state is None or not incremental:
+            self.opt_state = _trainer.OptimizerState(
                 optimizer._update_rule(), self.network.n_params, self.params.dtype,
                 schedule(float(optimizer.learning_rate), 0, 0))
-            opt_state.samples_seen = samples_seen
-        opt_state, hist = _trainer.train(self.epoch_model(X, Y, sw, alpha), self.params,
-                                         optimizer, schedule, opt_state=opt_state,
-                                         **train_args)
+            self.opt_state.samples_seen = samples_seen
+        self.history.best_params = self.history.best_stats = None
+        self.opt_state, hist = _trainer.train(
+            self.epoch_model(X, Y, sw, alpha), self.params, optimizer, schedule,
+            opt_state=self.opt_state, history=self.history, incremental=incremental,
+            **train_args)
         if restore_best and hist.best_params is not None:
             self.params[...] = hist.best_params
             if hist.best_stats is not None:
                 self.stats[...] = hist.best_stats
-        return opt_state, hist
+        return hist
 
     def epoch_model(self, X, Y, sw, alpha):
         """The trainer's view of this network on one data set."""
@@ -156,8 +196,11 @@ class EpochModel:
         # the L2 term as one batch of these rows would report it
         return e.value_scale * loss / S + 0.5 * self.alpha * float(W @ W) / S
 
-    def epoch(self, perm, batch_size, rule, lr, t, params, grad, state):
+    def epoch(self, perm, batch_size, opt, params, grad):
         e = self.engine
-        return self.net.epoch(self.X, self.y, self.sw, perm, batch_size, rule, lr, self.alpha,
-                              e.value_scale, t, params, grad, state, self.stats, e.seed,
+        step = EpochStep(opt.rule, opt.state, opt.lr, opt.t, batch_size, self.alpha,
+                         e.value_scale, e.seed)
+        loss = self.net.epoch(self.X, self.y, self.sw, perm, params, grad, self.stats, step,
                               e.n_threads)
+        opt.t = step.t
+        return loss

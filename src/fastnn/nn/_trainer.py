@@ -5,9 +5,11 @@ batches, forward, loss, backward, update) is one compiled call of the model.
 A model is any object with
 
     n_params                      size of its flat parameter buffer
-    epoch(perm, batch_size, rule, lr, t, params, grad, state) -> (loss, t)
-        one compiled pass over the rows in ``perm``; returns the epoch's mean
-        training objective and the updated step count.
+    epoch(perm, batch_size, opt_state, params, grad) -> loss
+        one compiled pass over the rows in ``perm`` with the rule, rate and
+        state of ``opt_state`` (an OptimizerState, whose step count ``t`` it
+        advances); ``grad`` is scratch. Returns the epoch's mean training
+        objective.
     reference_loss(params, rows) -> float      (optional) the training
         objective at ``params`` (on a sample of ``rows`` is enough): the
         initial weights' loss, which divergence is judged against.
@@ -124,8 +126,7 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             # shuffles this way: the same random_state gives the same batches)
             order = order[rng.permutation(n_samples)]
         perm = order
-        loss, opt_state.t = model.epoch(perm, batch_size, opt_state.rule, opt_state.lr,
-                                        opt_state.t, params, grad, opt_state.state)
+        loss = model.epoch(perm, batch_size, opt_state, params, grad)
         _check_loss(loss, history.best_loss, initial_loss, opt_state.epochs, opt_state.lr)
         opt_state.epochs += 1
         opt_state.samples_seen += n_samples

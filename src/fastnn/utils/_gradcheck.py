@@ -13,7 +13,7 @@ def _as_network(model):
         raise TypeError("check_gradients takes a fitted fastnn network estimator "
                         "(MLPClassifier, MLPRegressor, NeuralNet*) or a "
                         "(Network, params, stats) triple")
-    return network, model._params, model._stats
+    return network, model._engine.params, model._engine.stats
 
 
 def check_gradients(model, X, y, sample_weight=None, *, eps=1e-6, seed=0, max_entries=None,
