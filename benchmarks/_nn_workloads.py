@@ -120,7 +120,7 @@ def fastnn_batchnorm(m, f, n_threads=None):
     params, stats = net.init(np.random.RandomState(0), np.float32)
     grad = np.empty_like(params)
     nt = effective_n_threads(n_threads)
-    work = np.empty(net.net.workspace_size(m, np.float32) // 8 + 8)  # sized once, as torch's
+    work = np.empty(net.net.workspace_size(m, np.float32, True, nt) // 8 + 8)  # sized once, as torch's
 
     def step():
         net.net.loss_grad(X, y, None, params, stats, grad, None, 1.0, 0, STATS_MOVE, True, nt,

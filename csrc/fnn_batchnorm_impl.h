@@ -25,9 +25,9 @@ static int fnn_batchnorm_check(const fnn_layer *L)
 static fnn_int fnn_batchnorm_saved(const fnn_layer *L) { return L->in_size; }
 
 /* mean, 1/std and two per-channel sums or coefficients */
-static fnn_int fnn_batchnorm_scratch(const fnn_layer *L, fnn_int batch, int training)
+static fnn_int fnn_batchnorm_scratch(const fnn_layer *L, fnn_int batch, int training, int nt)
 {
-    (void)batch; (void)training;
+    (void)batch; (void)training; (void)nt;
     return 4 * L->cfg.bn.channels;
 }
 

@@ -12,9 +12,9 @@ static int fnn_dense_check(const fnn_layer *L)
 }
 
 /* the bias gradient's column sums, in double */
-static fnn_int fnn_dense_scratch(const fnn_layer *L, fnn_int batch, int training)
+static fnn_int fnn_dense_scratch(const fnn_layer *L, fnn_int batch, int training, int nt)
 {
-    (void)batch;
+    (void)batch; (void)nt;
     return training ? L->out_size : 0;
 }
 

@@ -16,9 +16,10 @@
  *   saved       reals per sample that forward keeps for backward (training
  *               only: a dropout mask, batch norm's normalised input, gates)
  *   saved_int   int32 per sample kept the same way (max-pool's argmax)
- *   scratch     doubles for a batch of B rows, in training or predict
- *               (column sums, batch statistics, im2col panels, a recurrent
- *               layer's carried dh/dc), shared by the team
+ *   scratch     doubles for a batch of B rows, in training or predict, on
+ *               a team of up to nt threads (column sums, batch statistics,
+ *               per-thread im2col panels, a recurrent layer's carried
+ *               dh/dc), shared by the team
  *   flops       multiply-adds per sample of forward + backward: the driver's
  *               thread decision
  *   in_place    backward writes d loss / d in over d loss / d out (else into
@@ -47,6 +48,8 @@ enum {
     FNN_LAYER_ACTIVATION = 1,
     FNN_LAYER_DROPOUT = 2,
     FNN_LAYER_BATCHNORM = 3,
+    FNN_LAYER_CONV2D = 4,
+    FNN_LAYER_POOL2D = 5,
     FNN_LAYER_COUNT
 };
 
@@ -72,10 +75,24 @@ typedef struct {
     fnn_int channels, spatial;/* in_size = channels * spatial: statistics per channel */
 } fnn_bn_cfg;
 
+typedef struct {
+    fnn_act_cfg act;          /* fused after the bias */
+    fnn_int kh, kw, sh, sw;   /* kernel, stride */
+    fnn_int pt, pb, pl, pr;   /* zero padding: top, bottom, left, right */
+} fnn_conv_cfg;
+
+enum { FNN_POOL_MAX = 0, FNN_POOL_AVG = 1 };
+typedef struct {
+    int mode;                 /* FNN_POOL_* */
+    fnn_int kh, kw, sh, sw;   /* window, stride */
+} fnn_pool_cfg;
+
 typedef union {
     fnn_act_cfg act;          /* FNN_LAYER_DENSE, FNN_LAYER_ACTIVATION */
     fnn_dropout_cfg dropout;
     fnn_bn_cfg bn;
+    fnn_conv_cfg conv;
+    fnn_pool_cfg pool;
 } fnn_layer_cfg;
 
 typedef struct {
@@ -122,7 +139,7 @@ typedef struct {
     int (*check)(const fnn_layer *L);
     fnn_int (*saved)(const fnn_layer *L);
     fnn_int (*saved_int)(const fnn_layer *L);
-    fnn_int (*scratch)(const fnn_layer *L, fnn_int batch, int training);
+    fnn_int (*scratch)(const fnn_layer *L, fnn_int batch, int training, int nt);
     fnn_int (*flops)(const fnn_layer *L);
     int in_place;
     fnn_layer_fn_f32 forward_f32, backward_f32;
@@ -134,9 +151,10 @@ const fnn_layer_ops *fnn_layer_ops_of(const fnn_layer *L);
 
 /* Info functions for kinds that keep or need nothing. */
 static inline fnn_int fnn_layer_nothing(const fnn_layer *L) { (void)L; return 0; }
-static inline fnn_int fnn_layer_no_scratch(const fnn_layer *L, fnn_int batch, int training)
+static inline fnn_int fnn_layer_no_scratch(const fnn_layer *L, fnn_int batch, int training,
+                                           int nt)
 {
-    (void)L; (void)batch; (void)training;
+    (void)L; (void)batch; (void)training; (void)nt;
     return 0;
 }
 

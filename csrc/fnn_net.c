@@ -116,6 +116,14 @@ int fnn_net_check(const fnn_net *net)
 #include "fnn_batchnorm_impl.h"
 #define FNN_F64
 #include "fnn_batchnorm_impl.h"
+#define FNN_F32
+#include "fnn_conv_impl.h"
+#define FNN_F64
+#include "fnn_conv_impl.h"
+#define FNN_F32
+#include "fnn_pool_impl.h"
+#define FNN_F64
+#include "fnn_pool_impl.h"
 
 /* The operations table: one row per kind (see fnn_layer.h). */
 #define FNN_LAYER_ROW(kind_name, prefix, saved_fn, saved_int_fn, scratch_fn, in_place)   \
@@ -131,6 +139,10 @@ static const fnn_layer_ops fnn_layer_table[FNN_LAYER_COUNT] = {
                                         fnn_layer_nothing, fnn_layer_no_scratch, 1),
     [FNN_LAYER_BATCHNORM] = FNN_LAYER_ROW("batchnorm", fnn_batchnorm, fnn_batchnorm_saved,
                                           fnn_layer_nothing, fnn_batchnorm_scratch, 1),
+    [FNN_LAYER_CONV2D] = FNN_LAYER_ROW("conv2d", fnn_conv, fnn_layer_nothing,
+                                       fnn_layer_nothing, fnn_conv_scratch, 0),
+    [FNN_LAYER_POOL2D] = FNN_LAYER_ROW("pool2d", fnn_pool, fnn_layer_nothing,
+                                       fnn_pool_saved_int, fnn_layer_no_scratch, 0),
 };
 #undef FNN_LAYER_ROW
 

@@ -11,7 +11,8 @@
  *
  * Calls:
  *   fnn_net_workspace   bytes of workspace for batches of up to `batch` rows, for
- *                       training calls (training = 1) or predict (0)
+ *                       training calls (training = 1) or predict (0), on up to
+ *                       n_threads threads (a call must ask for no more)
  *   fnn_net_predict     eval-mode forward over n rows, in blocks: the last
  *                       layer's raw output (logits) into out (n x out_size)
  *   fnn_net_loss_grad   train-mode forward + loss + backward over m rows
@@ -45,8 +46,8 @@ int fnn_net_check(const fnn_net *net);
  * (small networks run on one: see FNN_NET_MIN_WORK). */
 int fnn_net_team_size(const fnn_net *net, fnn_int m, int n_threads);
 
-size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training);
-size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training);
+size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training, int n_threads);
+size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training, int n_threads);
 
 int fnn_net_predict_f32(const fnn_net *net, const float *params, const float *stats,
                         const float *X, fnn_int n, float *out, fnn_int batch, void *work,

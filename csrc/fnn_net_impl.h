@@ -17,8 +17,8 @@ typedef struct {
 
 /* Carves `base` (NULL: only measures); returns the bytes used. Prediction
  * (training = 0) needs only the layers' outputs and their predict scratch. */
-static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int training, char *base,
-                                      FNN_SFX(fnn_net_ws) *ws)
+static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int training, int nt,
+                                      char *base, FNN_SFX(fnn_net_ws) *ws)
 {
     const fnn_int T = training ? B : 0; /* rows of the training-only buffers */
     const int L = net->n_layers;
@@ -58,7 +58,7 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int trainin
         FNN_CARVE(a, real_t, B * Ly->out_size);
         FNN_CARVE(e, real_t, ns);
         FNN_CARVE(ei, int32_t, ni);
-        FNN_CARVE(f, double, ops->scratch(Ly, B, training));
+        FNN_CARVE(f, double, ops->scratch(Ly, B, training, nt));
         if (ws) {
             act[l] = a;
             saved[l] = ns ? e : NULL;
@@ -70,10 +70,12 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int trainin
     return off;
 }
 
-size_t FNN_SFX(fnn_net_workspace)(const fnn_net *net, fnn_int batch, int training)
+size_t FNN_SFX(fnn_net_workspace)(const fnn_net *net, fnn_int batch, int training,
+                                 int n_threads)
 {
     if (net->n_layers < 1 || batch < 1) return 0;
-    return FNN_SFX(fnn_net_layout)(net, batch, training, NULL, NULL);
+    return FNN_SFX(fnn_net_layout)(net, batch, training,
+                                   fnn_net_team_size(net, batch, n_threads), NULL, NULL);
 }
 
 /* This dtype's forward and backward of L's kind. */
@@ -186,12 +188,13 @@ int FNN_SFX(fnn_net_predict)(const fnn_net *net, const real_t *params, const rea
                              size_t work_size, const fnn_blas *blas, int n_threads)
 {
     if (fnn_net_check(net) != FNN_OK || batch < 1 || n < 0) return FNN_EINVAL;
-    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 0)) return FNN_EWORK;
+    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 0, n_threads)) return FNN_EWORK;
+    /* the team is never larger than the one the workspace was sized for */
+    const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_SFX(fnn_net_ws) ws;
-    FNN_SFX(fnn_net_layout)(net, batch, 0, (char *)work, &ws);
+    FNN_SFX(fnn_net_layout)(net, batch, 0, nt, (char *)work, &ws);
     const fnn_int ni = net->layers[0].in_size;
     const fnn_int no = net->layers[net->n_layers - 1].out_size;
-    const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -258,9 +261,10 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
                                void *work, size_t work_size, const fnn_blas *blas, int n_threads)
 {
     if (fnn_net_check(net) != FNN_OK || m < 1) return FNN_EINVAL;
-    if (work_size < FNN_SFX(fnn_net_workspace)(net, m, 1)) return FNN_EWORK;
+    if (work_size < FNN_SFX(fnn_net_workspace)(net, m, 1, n_threads)) return FNN_EWORK;
+    const int nt = fnn_net_team_size(net, m, n_threads);
     FNN_SFX(fnn_net_ws) ws;
-    FNN_SFX(fnn_net_layout)(net, m, 1, (char *)work, &ws);
+    FNN_SFX(fnn_net_layout)(net, m, 1, nt, (char *)work, &ws);
     /* frozen parameters (and any a layer leaves alone) read as zero */
     memset(grad, 0, sizeof(real_t) * (size_t)net->n_params);
     const real_t *x = X, *yy = y, *ss = sw;
@@ -268,7 +272,6 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
     double loss = 0.0;
     int status = FNN_OK;
     real_t *dx = NULL;
-    const int nt = fnn_net_team_size(net, m, n_threads);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -306,9 +309,10 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
     const uint64_t seed = step->seed;
     if (fnn_net_check(net) != FNN_OK || batch < 1 || n < 1 || !perm) return FNN_EINVAL;
     if (fnn_optim_state_per_param(opt->kind) == 0 || step->t < 0) return FNN_EINVAL;
-    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 1)) return FNN_EWORK;
+    if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 1, n_threads)) return FNN_EWORK;
+    const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_SFX(fnn_net_ws) ws;
-    FNN_SFX(fnn_net_layout)(net, batch, 1, (char *)work, &ws);
+    FNN_SFX(fnn_net_layout)(net, batch, 1, nt, (char *)work, &ws);
     /* shared by the team */
     double total = 0.0, loss = 0.0;
     fnn_int next_chunk = 0;
@@ -316,7 +320,6 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
     int status = FNN_OK;
     int64_t steps_done = 0;
     const int64_t t0 = step->t;
-    const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {

@@ -129,6 +129,10 @@ cdef extern from "fnn_layer.h" nogil:
         FNN_LAYER_ACTIVATION
         FNN_LAYER_DROPOUT
         FNN_LAYER_BATCHNORM
+        FNN_LAYER_CONV2D
+        FNN_LAYER_POOL2D
+        FNN_POOL_MAX
+        FNN_POOL_AVG
         FNN_STATS_KEEP
         FNN_STATS_MOVE
         FNN_STATS_REPLACE
@@ -140,10 +144,19 @@ cdef extern from "fnn_layer.h" nogil:
     ctypedef struct fnn_bn_cfg:
         double momentum, eps
         fnn_int channels, spatial
+    ctypedef struct fnn_conv_cfg:
+        fnn_act_cfg act
+        fnn_int kh, kw, sh, sw
+        fnn_int pt, pb, pl, pr
+    ctypedef struct fnn_pool_cfg:
+        int mode
+        fnn_int kh, kw, sh, sw
     ctypedef union fnn_layer_cfg:
         fnn_act_cfg act
         fnn_dropout_cfg dropout
         fnn_bn_cfg bn
+        fnn_conv_cfg conv
+        fnn_pool_cfg pool
     ctypedef struct fnn_layer:
         int kind
         fnn_int in_shape[3]
@@ -164,8 +177,10 @@ cdef extern from "fnn_net.h" nogil:
         fnn_int n_params, n_train, n_decay, n_stats
     int fnn_net_check(const fnn_net *net)
     int fnn_net_team_size(const fnn_net *net, fnn_int m, int n_threads)
-    size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training)
-    size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training)
+    size_t fnn_net_workspace_f32(const fnn_net *net, fnn_int batch, int training,
+                                 int n_threads)
+    size_t fnn_net_workspace_f64(const fnn_net *net, fnn_int batch, int training,
+                                 int n_threads)
     int fnn_net_predict_f32(const fnn_net *net, const float *params, const float *stats,
                             const float *X, fnn_int n, float *out, fnn_int batch, void *work,
                             size_t work_size, const fnn_blas *blas, int n_threads)

@@ -20,7 +20,9 @@ from fastnn._core._optim cimport UpdateRule
 
 
 LAYER_KINDS = {"dense": FNN_LAYER_DENSE, "activation": FNN_LAYER_ACTIVATION,
-               "dropout": FNN_LAYER_DROPOUT, "batchnorm": FNN_LAYER_BATCHNORM}
+               "dropout": FNN_LAYER_DROPOUT, "batchnorm": FNN_LAYER_BATCHNORM,
+               "conv2d": FNN_LAYER_CONV2D, "pool2d": FNN_LAYER_POOL2D}
+POOL_MODES = {"max": FNN_POOL_MAX, "avg": FNN_POOL_AVG}
 ACTIVATIONS = {"identity": FNN_ACT_IDENTITY, "logistic": FNN_ACT_LOGISTIC,
                "tanh": FNN_ACT_TANH, "relu": FNN_ACT_RELU,
                "leaky_relu": FNN_ACT_LEAKY_RELU, "elu": FNN_ACT_ELU}
@@ -48,6 +50,16 @@ cdef int _set_config(fnn_layer *L, dict d) except -1:
     elif L.kind == FNN_LAYER_BATCHNORM:
         L.cfg.bn.momentum, L.cfg.bn.eps = d["momentum"], d["eps"]
         L.cfg.bn.channels, L.cfg.bn.spatial = d["channels"], d["spatial"]
+    elif L.kind == FNN_LAYER_CONV2D:
+        L.cfg.conv.act.activation = ACTIVATIONS[d.get("activation", "identity")]
+        L.cfg.conv.act.param = d.get("act_param", 0.0)
+        L.cfg.conv.kh, L.cfg.conv.kw = d["kernel"]
+        L.cfg.conv.sh, L.cfg.conv.sw = d["stride"]
+        L.cfg.conv.pt, L.cfg.conv.pb, L.cfg.conv.pl, L.cfg.conv.pr = d["padding"]
+    elif L.kind == FNN_LAYER_POOL2D:
+        L.cfg.pool.mode = POOL_MODES[d["mode"]]
+        L.cfg.pool.kh, L.cfg.pool.kw = d["pool"]
+        L.cfg.pool.sh, L.cfg.pool.sw = d["stride"]
     return 0
 
 
@@ -71,7 +83,8 @@ cdef class Net:
     """C descriptors of a sequential network.
 
     layers: list of dicts with the fields of fnn_layer (see fnn_net.h):
-    kind ('dense', 'activation', 'dropout', 'batchnorm'), activation name,
+    kind ('dense', 'activation', 'dropout', 'batchnorm', 'conv2d', 'pool2d'),
+    the kind's settings (activation name, kernel, stride, padding, ...),
     shapes (tuples), parameter/statistics offsets and sizes, frozen.
     """
     cdef fnn_net c
@@ -136,18 +149,19 @@ cdef class Net:
         ``n_threads`` are allowed (one for small networks)."""
         return fnn_net_team_size(&self.c, batch, n_threads)
 
-    def workspace_size(self, fnn_int batch, dtype, bint training=True):
-        """Bytes of workspace a call on batches of up to ``batch`` rows needs
-        (training calls, or predict with training=False)."""
+    def workspace_size(self, fnn_int batch, dtype, bint training=True, int n_threads=1):
+        """Bytes of workspace a call on batches of up to ``batch`` rows with up
+        to ``n_threads`` threads needs (training calls, or predict with
+        training=False)."""
         f32 = np.dtype(dtype) == np.float32
-        return (fnn_net_workspace_f32(&self.c, batch, training) if f32
-                else fnn_net_workspace_f64(&self.c, batch, training))
+        return (fnn_net_workspace_f32(&self.c, batch, training, n_threads) if f32
+                else fnn_net_workspace_f64(&self.c, batch, training, n_threads))
 
-    cdef object _workspace(self, fnn_int batch, bint f32, object work=None,
+    cdef object _workspace(self, fnn_int batch, bint f32, int n_threads, object work=None,
                            bint training=True):
         """The caller's ``work`` (a float64 array) when large enough, else a new one."""
-        cdef size_t need = (fnn_net_workspace_f32(&self.c, batch, training) if f32
-                            else fnn_net_workspace_f64(&self.c, batch, training))
+        cdef size_t need = (fnn_net_workspace_f32(&self.c, batch, training, n_threads) if f32
+                            else fnn_net_workspace_f64(&self.c, batch, training, n_threads))
         if work is not None and work.dtype == np.float64 and work.flags.c_contiguous and \
                 work.nbytes >= need:
             return work, need
@@ -189,7 +203,7 @@ cdef class Net:
         if n == 0:
             return out
         batch = max(1, min(batch, n))
-        work, need = self._workspace(batch, f32, None, False)
+        work, need = self._workspace(batch, f32, n_threads, None, False)
         cdef void *wp = _ptr_or_null(work)
         cdef void *op = _ptr_or_null(out)
         cdef const void *sp = _ptr_or_null(np.asarray(stats))
@@ -234,7 +248,7 @@ cdef class Net:
         if m < 1:
             raise ValueError("loss_grad needs at least one row")
         dX = np.empty((m, self.in_size), dtype=dtype) if want_dX else None
-        work, need = self._workspace(m, f32, work)
+        work, need = self._workspace(m, f32, n_threads, work)
         cdef void *wp = _ptr_or_null(work)
         cdef void *dxp = _ptr_or_null(dX)
         cdef const void *swp = _ptr_or_null(sw)
@@ -283,7 +297,7 @@ cdef class Net:
             raise ValueError("an epoch needs at least one row and batch_size >= 1")
         check_rows(perm, X.shape[0])
         batch_size = min(batch_size, n)
-        work, need = self._workspace(batch_size, f32)
+        work, need = self._workspace(batch_size, f32, n_threads)
         cdef void *wp = _ptr_or_null(work)
         cdef const void *swp = _ptr_or_null(sw)
         cdef void *stp = _ptr_or_null(np.asarray(stats))

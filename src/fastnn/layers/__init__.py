@@ -5,6 +5,10 @@ works, so specs sit in an estimator's ``layers`` and in GridSearchCV grids).
 The engine (fastnn.nn._network) turns a list of specs into the C layer
 descriptors and lays their parameters out in one flat buffer.
 """
-from fastnn.layers._layers import ACTIVATIONS, Activation, BatchNorm, Dense, Dropout, Layer
+from fastnn.layers._layers import (
+    ACTIVATIONS, Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer,
+    MaxPool2D,
+)
 
-__all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm", "ACTIVATIONS"]
+__all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm", "Conv2D", "MaxPool2D",
+           "AvgPool2D", "Flatten", "ACTIVATIONS"]

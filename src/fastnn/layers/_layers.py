@@ -4,7 +4,10 @@ Parameter layouts (what ``NeuralNet*.get_weights()`` returns per layer):
   Dense      W (n_in, units) as scikit-learn's ``coefs_``; b (units,)
   BatchNorm  gamma (channels,), beta (channels,); statistics running_mean,
              running_var (channels,)
-Dense ``W`` is the only decayed (L2) parameter.
+  Conv2D     W (filters, in_channels, kh, kw) as PyTorch's Conv2d.weight;
+             b (filters,)
+Dense's and Conv2D's ``W`` are the decayed (L2) parameters. Image layers
+take (channels, height, width) samples (NCHW batches).
 """
 import numbers
 
@@ -33,7 +36,8 @@ class Layer(BaseEstimator):
 
 
 class Built:
-    """A layer placed in a network: its C descriptor fields, output shape,
+    """A layer placed in a network: its C descriptor fields (None: no C
+    layer, as Flatten's, which only renames the shape), output shape,
     parameter tensors (name -> (shape, decayed)), statistics tensors
     (name -> shape) and initialisers."""
 
@@ -145,3 +149,137 @@ class BatchNorm(Layer):
                      {"gamma": ((channels,), False), "beta": ((channels,), False)},
                      {"running_mean": (channels,), "running_var": (channels,)},
                      init_params=init, init_stats=init_stats)
+
+
+def _pair(value, name, where, low=1):
+    """An int or a pair of ints (>= low) as a pair."""
+    pair = (value, value) if isinstance(value, numbers.Integral) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and
+            all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+                for v in pair)) or isinstance(value, bool):
+        raise ValueError(f"{where}: {name} must be an int >= {low} or a pair of them, "
+                         f"got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _image_shape(in_shape, where):
+    if len(in_shape) != 3:
+        raise ValueError(f"{where} takes samples of shape (channels, height, width), got "
+                         f"{tuple(in_shape)}: give X as (n, C, H, W), or flat with "
+                         "input_shape=(C, H, W)")
+    return tuple(int(s) for s in in_shape)
+
+
+class Conv2D(Layer):
+    """2-D convolution over (channels, height, width) samples:
+    ``act(b + W * x)`` with ``filters`` output channels.
+
+    ``kernel_size``, ``stride``: an int or a (height, width) pair; ``padding``:
+    an int or pair of zero rows/columns on each side, ``"valid"`` (none) or
+    ``"same"`` (stride 1 only; output as large as the input, the odd extra
+    row/column of an even kernel at the bottom/right, as PyTorch). Output size
+    ``(H + 2 p - k) // s + 1``, PyTorch's floor rule. The activation is fused
+    after the bias. ``W`` has PyTorch's ``Conv2d.weight`` layout
+    (filters, in_channels, kh, kw), so weights move between the two unchanged.
+    Init: Glorot uniform W (fans ``in_channels kh kw`` and ``filters kh kw``)
+    and zero b, Keras's defaults.
+    """
+
+    def __init__(self, filters, kernel_size, stride=1, padding=0, activation=None, alpha=0.01):
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.activation = activation
+        self.alpha = alpha
+
+    def _padding(self, kernel, stride):
+        p = self.padding
+        if isinstance(p, str):
+            if p == "valid":
+                return (0, 0, 0, 0)
+            if p == "same":
+                if stride != (1, 1):
+                    raise ValueError(f"Conv2D: padding='same' needs stride 1, got stride "
+                                     f"{self.stride!r} (as PyTorch)")
+                (kh, kw) = kernel
+                return ((kh - 1) // 2, kh - 1 - (kh - 1) // 2,
+                        (kw - 1) // 2, kw - 1 - (kw - 1) // 2)
+            raise ValueError(f"Conv2D: padding must be an int, a pair, 'valid' or 'same', "
+                             f"got {p!r}")
+        ph, pw = _pair(p, "padding", "Conv2D", low=0)
+        if ph >= kernel[0] or pw >= kernel[1]:
+            raise ValueError(f"Conv2D: padding {p!r} must be smaller than the kernel "
+                             f"{kernel[0]}x{kernel[1]}")
+        return (ph, ph, pw, pw)
+
+    def build(self, in_shape):
+        C, H, W = _image_shape(in_shape, "Conv2D")
+        if not isinstance(self.filters, numbers.Integral) or isinstance(self.filters, bool) \
+                or self.filters < 1:
+            raise ValueError(f"Conv2D: filters must be a positive integer, got {self.filters!r}")
+        kernel = _pair(self.kernel_size, "kernel_size", "Conv2D")
+        stride = _pair(self.stride, "stride", "Conv2D")
+        pt, pb, pl, pr = self._padding(kernel, stride)
+        act = self.activation or "identity"
+        _check_activation(act, "Conv2D")
+        Hp, Wp = H + pt + pb, W + pl + pr
+        if kernel[0] > Hp or kernel[1] > Wp:
+            raise ValueError(f"Conv2D: the kernel {kernel[0]}x{kernel[1]} is larger than its "
+                             f"input {H}x{W} (padded {Hp}x{Wp})")
+        OH, OW = (Hp - kernel[0]) // stride[0] + 1, (Wp - kernel[1]) // stride[1] + 1
+        F = int(self.filters)
+        fan_in, fan_out = C * kernel[0] * kernel[1], F * kernel[0] * kernel[1]
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        w_shape = (F, C, kernel[0], kernel[1])
+
+        def init(rng, views):
+            views["W"][...] = rng.uniform(-bound, bound, w_shape)
+            views["b"][...] = 0.0
+
+        desc = {"kind": "conv2d", "activation": act, "act_param": float(self.alpha),
+                "kernel": kernel, "stride": stride, "padding": (pt, pb, pl, pr)}
+        return Built(desc, (F, OH, OW), {"W": (w_shape, True), "b": ((F,), False)},
+                     init_params=init)
+
+
+class _Pool2D(Layer):
+    _mode = None
+
+    def __init__(self, pool_size, stride=None):
+        self.pool_size = pool_size
+        self.stride = stride
+
+    def build(self, in_shape):
+        where = type(self).__name__
+        C, H, W = _image_shape(in_shape, where)
+        pool = _pair(self.pool_size, "pool_size", where)
+        stride = pool if self.stride is None else _pair(self.stride, "stride", where)
+        if pool[0] > H or pool[1] > W:
+            raise ValueError(f"{where}: the pool {pool[0]}x{pool[1]} is larger than its input "
+                             f"{H}x{W}")
+        out = (C, (H - pool[0]) // stride[0] + 1, (W - pool[1]) // stride[1] + 1)
+        return Built({"kind": "pool2d", "mode": self._mode, "pool": pool, "stride": stride},
+                     out)
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling over ``pool_size`` windows (an int or a pair) every
+    ``stride`` (default: the pool size) rows/columns, no padding; output size
+    ``(H - k) // s + 1`` (PyTorch's floor rule). Backward sends each
+    gradient to the first largest input of its window."""
+    _mode = "max"
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling; windows and sizes as MaxPool2D's."""
+    _mode = "avg"
+
+
+class Flatten(Layer):
+    """Any per-sample shape to one vector in C order (PyTorch's
+    ``flatten(1)``): a Dense after it takes a PyTorch Linear's weight
+    transposed, as Dense's W always is. Costs nothing: no copy is made."""
+
+    def build(self, in_shape):
+        return Built(None, (_prod(in_shape),))

@@ -155,6 +155,14 @@ class BaseNetwork:
             y = y.ravel()
         return X, y
 
+    def _check_sample_shape(self, X):
+        """Samples of X (n, C, H, W) have the fitted per-sample shape (the
+        width of flat X is scikit-learn's n_features_in_ check)."""
+        shape = self.network_.in_shape
+        if X.ndim > 2 and X.shape[1:] != shape:
+            raise ValueError(f"X has samples of shape {X.shape[1:]}; the network was fitted on "
+                             f"samples of shape {shape}")
+
     def _work_dtype(self, X):
         """float32 input trains in float32 (no copy), anything else in float64,
         unless ``dtype`` says otherwise."""
@@ -248,6 +256,8 @@ class BaseNetwork:
                                 if isinstance(validation_data, (tuple, list)) else ""))
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._check_X_y(X, y, reset=first_pass)
+        if not first_pass:
+            self._check_sample_shape(X)
         Y, loss, n_outputs = self._encode_targets(y, X.shape[0], first_pass, incremental,
                                                   classes)
         n_threads = effective_n_threads(self.n_threads)
@@ -274,7 +284,8 @@ class BaseNetwork:
                     self._publish()
             engine = self._engine
             engine.n_threads = n_threads
-            has_dropout = any(b.desc["kind"] == "dropout" for b in self.network_.built)
+            has_dropout = any(b.desc and b.desc["kind"] == "dropout"
+                              for b in self.network_.built)
             engine.seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \
                 if has_dropout else 0
             Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
@@ -340,7 +351,9 @@ class BaseNetwork:
         elif validation_data is not None:
             Xv, yv = validation_data[0], validation_data[1]
             swv = validation_data[2] if len(validation_data) > 2 else None
-            Xv = self._flat(self._check_X(Xv, reset=False), self._engine.dtype)
+            Xv = self._check_X(Xv, reset=False)
+            self._check_sample_shape(Xv)
+            Xv = self._flat(Xv, self._engine.dtype)
             validate = self._validator(Xv, yv, swv, encoded=False)
         n = X.shape[0] if rows is None else len(rows)
         bs = self.batch_size
@@ -402,6 +415,7 @@ class BaseNetwork:
     def _raw(self, X):
         check_is_fitted(self, "coefs_")
         X = self._check_X(X, reset=False)
+        self._check_sample_shape(X)
         self._sync()
         Xf = self._flat(X, self._engine.dtype)
         with blas_single_thread():

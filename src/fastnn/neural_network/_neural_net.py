@@ -34,9 +34,19 @@ class _NeuralNetLayers:
         sample = X.shape[1:]
         if self.input_shape is None:
             return tuple(sample)
-        shape = tuple(int(s) for s in self.input_shape)
-        if any(s < 1 for s in shape) or int(np.prod(shape)) != int(np.prod(sample)):
-            raise ValueError(f"input_shape {shape} does not hold the {int(np.prod(sample))} "
+        shape = self.input_shape
+        if not (isinstance(shape, (tuple, list)) and 1 <= len(shape) <= 3 and all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and
+                (s >= 1 or s == -1) for s in shape) and sum(s == -1 for s in shape) <= 1):
+            raise ValueError("input_shape must be a tuple of 1 to 3 positive ints, one of "
+                             f"which may be -1 (inferred, as in numpy's reshape); got {shape!r}")
+        width = int(np.prod(sample))
+        known = int(np.prod([s for s in shape if s != -1]))
+        if -1 in shape and width % known == 0 and width // known >= 1:
+            shape = tuple(width // known if s == -1 else int(s) for s in shape)
+        shape = tuple(int(s) for s in shape)
+        if int(np.prod(shape)) != width:
+            raise ValueError(f"input_shape {tuple(self.input_shape)} does not hold the {width} "
                              "values of one sample of X")
         return shape
 

@@ -30,8 +30,12 @@ class Network:
             raise ValueError(f"frozen layer indices {bad} are out of range for "
                              f"{len(self.specs)} layers")
         self.built, shapes, shape = [], [], self.in_shape
-        for spec in self.specs:
-            b = spec.build(shape)
+        for i, spec in enumerate(self.specs):
+            try:
+                b = spec.build(shape)
+            except ValueError as e:
+                raise ValueError(f"layer {i} ({type(spec).__name__}) on samples of shape "
+                                 f"{shape}: {e}") from None
             shapes.append((shape, b.out_shape))
             self.built.append(b)
             shape = b.out_shape
@@ -67,6 +71,8 @@ class Network:
 
         descs = []
         for i, (b, (ins, outs)) in enumerate(zip(self.built, shapes)):
+            if b.desc is None:
+                continue  # a reshape: the next layer reads the same values
             d = dict(b.desc, in_shape=ins, out_shape=outs, frozen=i in self.frozen)
             for key, dec in (("w", True), ("b", False)):
                 parts = [self.param_slices[i][n] for n, (_, dd) in b.params.items() if dd == dec]
@@ -77,6 +83,8 @@ class Network:
             if st:
                 d["s_off"], d["n_s"] = st[0][0], sum(int(np.prod(s)) for _, s in st)
             descs.append(d)
+        if not descs:
+            raise ValueError("the network has no layer that computes anything")
         code = LOSSES[loss]
         if loss in ("log_loss", "multinomial"):
             code |= LOSS_CLIP  # loss values as scikit-learn's MLP computes them
