@@ -143,3 +143,114 @@ def torch_batchnorm(m, f):
         loss.backward()
 
     return step
+
+
+# LeNet-5 on 28x28 images: conv 6@5x5 (padding 2) -> 2x2 max pool -> conv
+# 16@5x5 -> 2x2 max pool -> 120 -> 84 -> 10, relu, Adam, shuffled batches.
+LENET_CONVS = [(1, 6, 5, 28 * 28), (6, 16, 5, 10 * 10)]  # (C, F, k, output positions)
+LENET_DENSE = [16 * 5 * 5, 120, 84, 10]
+
+
+def lenet_gemm_flops(n):
+    """Multiply-adds x 2 of one LeNet epoch's GEMMs: forward and weight
+    gradient of every layer, input gradient of all but the first."""
+    macs = [C * k * k * F * P for C, F, k, P in LENET_CONVS]
+    macs += [a * b for a, b in zip(LENET_DENSE[:-1], LENET_DENSE[1:])]
+    return 2.0 * n * (3 * sum(macs) - macs[0])
+
+
+def image_data(n, shape, k, dtype=np.float32, seed=0):
+    X, y = classification_data(n, int(np.prod(shape)), k, dtype, seed)
+    return X.reshape(n, *shape), y
+
+
+def fastnn_lenet_epoch(X, y, batch_size, n_threads=None):
+    import fastnn
+    from fastnn.layers import Conv2D, Dense, Flatten, MaxPool2D
+
+    layers = [Conv2D(6, 5, padding=2, activation="relu"), MaxPool2D(2),
+              Conv2D(16, 5, activation="relu"), MaxPool2D(2), Flatten(),
+              Dense(120, "relu"), Dense(84, "relu")]
+    est = fastnn.NeuralNetClassifier(layers, batch_size=batch_size, max_iter=1,
+                                     random_state=0, warm_start=True, n_threads=n_threads)
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        return est
+
+    return epoch
+
+
+def torch_lenet_epoch(X, y, batch_size):
+    import torch
+
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch():
+        perm = torch.randperm(len(Xt))
+        for i in range(0, len(Xt), batch_size):
+            idx = perm[i:i + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        return model
+
+    return epoch
+
+
+def conv_gemm_flops(m, C, F, k, P):
+    """Multiply-adds x 2 of a convolution's forward, weight and input
+    gradients on m samples."""
+    return 2.0 * 3 * m * C * k * k * F * P
+
+
+def fastnn_conv(m, C, F, k, hw, n_threads=None):
+    """Conv2D(F, k, padding='same') forward + backward (weight, bias and
+    input gradients) on an (m, C, hw, hw) float32 batch, through the engine,
+    with a squared-error loss on its output."""
+    from fastnn.layers import Conv2D
+    from fastnn.nn._network import Network
+    from fastnn.utils import effective_n_threads
+    from fastnn.utils._threads import blas_single_thread
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(m, C * hw * hw)).astype(np.float32)
+    y = rng.normal(size=m * F * hw * hw).astype(np.float32)
+    net = Network([Conv2D(F, k, padding="same")], (C, hw, hw), "squared_error")
+    params, stats = net.init(np.random.RandomState(0), np.float32)
+    grad = np.empty_like(params)
+    nt = effective_n_threads(n_threads)
+    work = np.empty(net.net.workspace_size(m, np.float32, True, nt) // 8 + 8)
+
+    def step():
+        # as the estimators run it: the engine's threads call a 1-thread BLAS
+        with blas_single_thread():
+            net.net.loss_grad(X, y, None, params, stats, grad, None, 1.0, 0, 0, True, nt, work)
+
+    return step
+
+
+def torch_conv(m, C, F, k, hw):
+    import torch
+
+    conv = torch.nn.Conv2d(C, F, k, padding="same")
+    x = torch.randn(m, C, hw, hw, requires_grad=True)
+    y = torch.randn(m, F, hw, hw)
+
+    def step():
+        x.grad = None
+        conv.zero_grad()
+        loss = 0.5 * ((conv(x) - y) ** 2).sum()
+        loss.backward()
+
+    return step

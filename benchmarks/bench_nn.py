@@ -72,3 +72,26 @@ def bench_batchnorm(benchmark, impl):
     step = nnw.fastnn_batchnorm(256, 1024) if impl == "fastnn" else \
         nnw.torch_batchnorm(256, 1024)
     benchmark(step)
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "torch"])
+def bench_lenet_epoch(benchmark, impl):
+    benchmark.group = "lenet5-28x28-b64-epoch"
+    X, y = nnw.image_data(12_800 // SCALE, (1, 28, 28), 10)
+    if impl == "torch":
+        _torch()
+        epoch = nnw.torch_lenet_epoch(X, y, 64)
+    else:
+        epoch = nnw.fastnn_lenet_epoch(X, y, 64)
+    epoch()  # warm-up
+    benchmark.pedantic(epoch, rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="conv2d-16to32-5x5-64x28x28-f32")
+@pytest.mark.parametrize("impl", ["fastnn", "torch"])
+def bench_conv2d(benchmark, impl):
+    if impl == "torch":
+        _torch()
+    step = nnw.fastnn_conv(64, 16, 32, 5, 28) if impl == "fastnn" else \
+        nnw.torch_conv(64, 16, 32, 5, 28)
+    benchmark(step)

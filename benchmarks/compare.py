@@ -185,6 +185,20 @@ def nn_workloads(args, bench):
         rate = mlp_gemm_flops(n, [p, *hidden, 10]) / tf / 1e9
         print(f"{name} f32, epoch: GEMMs at {rate:.0f} GFLOP/s, {100 * rate / peak:.0f}% of "
               f"the machine's float32 GEMM rate", flush=True)
+    if torch is not None:
+        n = 12_800 // scale
+        X, y = nnw.image_data(n, (1, 28, 28), 10)
+        tf = bench("LeNet-5 28x28 b64 f32, epoch", nnw.fastnn_lenet_epoch(X, y, 64),
+                   [("PyTorch f32 (fused Adam)", nnw.torch_lenet_epoch(X, y, 64))], None)
+        rate = nnw.lenet_gemm_flops(n) / tf / 1e9
+        print(f"LeNet-5 28x28 b64 f32, epoch: GEMMs at {rate:.0f} GFLOP/s, "
+              f"{100 * rate / peak:.0f}% of the machine's float32 GEMM rate", flush=True)
+        conv = (64, 16, 32, 5, 28)
+        tf = bench("Conv2D 16->32 5x5 same, 64x16x28x28 f32, fwd+bwd", nnw.fastnn_conv(*conv),
+                   [("PyTorch Conv2d", nnw.torch_conv(*conv))], None, gap=0.0)
+        rate = nnw.conv_gemm_flops(*conv[:4], 28 * 28) / tf / 1e9
+        print(f"Conv2D 16->32 5x5 same fwd+bwd: GEMMs at {rate:.0f} GFLOP/s, "
+              f"{100 * rate / peak:.0f}% of the machine's float32 GEMM rate", flush=True)
     contention_workloads(args, scale)
     if torch is not None:
         n = 10_000_000 // scale

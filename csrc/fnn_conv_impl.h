@@ -13,11 +13,16 @@
  * Team-parallel by samples: each thread unrolls its own samples into its own
  * slot of the scratch and adds its dW, db into its own partial sums, which
  * are added up in thread order after one barrier (the same team size gives
- * the same result). Backward is not in place (din has the input's size). */
+ * the same result). Backward is not in place (din has the input's size).
+ * In training, when a sample's columns are few (K P <= FNN_CONV_SAVE_MAX),
+ * forward unrolls straight into the saved buffer (a group's block at its
+ * first sample's offset: forward and backward of a batch form the same
+ * groups) and backward reads them back instead of unrolling again. */
 #ifndef FNN_CONV_INFO
 #define FNN_CONV_INFO
 
 #define FNN_CONV_MIN_COLS ((fnn_int)256)
+#define FNN_CONV_SAVE_MAX ((fnn_int)65536)
 
 static inline fnn_int fnn_conv_K(const fnn_layer *L)
 {
@@ -40,6 +45,13 @@ static int fnn_conv_check(const fnn_layer *L)
     const fnn_int F = L->out_shape[0];
     return L->n_w == F * fnn_conv_K(L) && L->n_b == F && k->act.activation >= 0 &&
            k->act.activation < FNN_ACT_COUNT;
+}
+
+/* the unrolled columns, when they are few */
+static fnn_int fnn_conv_saved(const fnn_layer *L)
+{
+    const fnn_int n = fnn_conv_K(L) * fnn_conv_P(L);
+    return n <= FNN_CONV_SAVE_MAX ? n : 0;
 }
 
 /* samples unrolled together */
@@ -91,8 +103,8 @@ static inline void fnn_conv_valid(fnn_int W, fnn_int OW, fnn_int s, fnn_int off,
 #include "fnn_real.h"
 
 /* col (K x ld) columns [gi P, (gi + 1) P) <- sample x unrolled, for g samples */
-static void FNN_SFX(fnn_conv_im2col)(const fnn_layer *L, const real_t *x, fnn_int g,
-                                     fnn_int ld, real_t *col)
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_conv_im2col))(
+    const fnn_layer *L, const real_t *restrict x, fnn_int g, fnn_int ld, real_t *restrict col)
 {
     const fnn_conv_cfg *k = &L->cfg.conv;
     const fnn_int C = L->in_shape[0], H = L->in_shape[1], W = L->in_shape[2];
@@ -114,8 +126,8 @@ static void FNN_SFX(fnn_conv_im2col)(const fnn_layer *L, const real_t *x, fnn_in
                         }
                         const real_t *src = xs + (c * H + iy) * W + j - k->pl;
                         for (fnn_int ox = 0; ox < lo; ++ox) row[ox] = 0;
-                        if (k->sw == 1)
-                            memcpy(row + lo, src + lo, sizeof(real_t) * (size_t)(hi - lo));
+                        if (k->sw == 1) /* short rows: a loop, not a memcpy call */
+                            for (fnn_int ox = lo; ox < hi; ++ox) row[ox] = src[ox];
                         else
                             for (fnn_int ox = lo; ox < hi; ++ox) row[ox] = src[ox * k->sw];
                         for (fnn_int ox = hi; ox < OW; ++ox) row[ox] = 0;
@@ -123,10 +135,14 @@ static void FNN_SFX(fnn_conv_im2col)(const fnn_layer *L, const real_t *x, fnn_in
                 }
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_conv_im2col),
+                  (const fnn_layer *L, const real_t *restrict x, fnn_int g, fnn_int ld,
+                   real_t *restrict col),
+                  (L, x, g, ld, col))
 
 /* din (g samples, zeroed here) <- col2im of dcol (K x ld), adding overlaps */
-static void FNN_SFX(fnn_conv_col2im)(const fnn_layer *L, const real_t *dcol, fnn_int g,
-                                     fnn_int ld, real_t *din)
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_conv_col2im))(
+    const fnn_layer *L, const real_t *restrict dcol, fnn_int g, fnn_int ld, real_t *restrict din)
 {
     const fnn_conv_cfg *k = &L->cfg.conv;
     const fnn_int C = L->in_shape[0], H = L->in_shape[1], W = L->in_shape[2];
@@ -155,6 +171,27 @@ static void FNN_SFX(fnn_conv_col2im)(const fnn_layer *L, const real_t *dcol, fnn
                 }
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_conv_col2im),
+                  (const fnn_layer *L, const real_t *restrict dcol, fnn_int g, fnn_int ld,
+                   real_t *restrict din),
+                  (L, dcol, g, ld, din))
+
+/* acc[f] += the sum of row f of the F x n matrix d (leading dimension ld) */
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_conv_row_sums))(
+    const real_t *restrict d, fnn_int F, fnn_int n, fnn_int ld, double *restrict acc)
+{
+    for (fnn_int f = 0; f < F; ++f) {
+        const real_t *row = d + f * ld;
+        double a = 0.0;
+        #pragma omp simd reduction(+:a)
+        for (fnn_int p = 0; p < n; ++p) a += (double)row[p];
+        acc[f] += a;
+    }
+}
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_conv_row_sums),
+                  (const real_t *restrict d, fnn_int F, fnn_int n, fnn_int ld,
+                   double *restrict acc),
+                  (d, F, n, ld, acc))
 
 static void FNN_SFX(fnn_conv_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
@@ -168,6 +205,7 @@ static void FNN_SFX(fnn_conv_forward)(const fnn_layer *L, const FNN_SFX(fnn_call
     fnn_span(c->m, 1, c->tid, c->nt, &s0, &s1);
     for (fnn_int s = s0; s < s1; s += G) {
         const fnn_int g = fnn_min_i(G, s1 - s), ld = g * P;
+        if (c->saved) col = c->saved + s * K * P;
         FNN_SFX(fnn_conv_im2col)(L, c->in + s * L->in_size, g, ld, col);
         if (g == 1) {
             /* straight into the output, the bias first (GEMM with beta = 1) */
@@ -232,14 +270,13 @@ static void FNN_SFX(fnn_conv_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
             dg = tmp;
         }
         if (grads) {
-            for (fnn_int f = 0; f < F; ++f) {
-                const real_t *row = dg + f * ld;
-                double acc = 0.0;
-                for (fnn_int p = 0; p < ld; ++p) acc += (double)row[p];
-                pdb[f] += acc;
-            }
-            FNN_SFX(fnn_conv_im2col)(L, c->in + s * L->in_size, g, ld, col);
-            FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, F, K, ld, (real_t)1, dg, ld, col, ld, (real_t)1,
+            FNN_SFX(fnn_conv_row_sums)(dg, F, ld, ld, pdb);
+            const real_t *cols = col;
+            if (c->saved)
+                cols = c->saved + s * K * P; /* forward's */
+            else
+                FNN_SFX(fnn_conv_im2col)(L, c->in + s * L->in_size, g, ld, col);
+            FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, F, K, ld, (real_t)1, dg, ld, cols, ld, (real_t)1,
                                  pdw, K);
         }
         if (c->din) {

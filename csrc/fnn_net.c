@@ -139,7 +139,7 @@ static const fnn_layer_ops fnn_layer_table[FNN_LAYER_COUNT] = {
                                         fnn_layer_nothing, fnn_layer_no_scratch, 1),
     [FNN_LAYER_BATCHNORM] = FNN_LAYER_ROW("batchnorm", fnn_batchnorm, fnn_batchnorm_saved,
                                           fnn_layer_nothing, fnn_batchnorm_scratch, 1),
-    [FNN_LAYER_CONV2D] = FNN_LAYER_ROW("conv2d", fnn_conv, fnn_layer_nothing,
+    [FNN_LAYER_CONV2D] = FNN_LAYER_ROW("conv2d", fnn_conv, fnn_conv_saved,
                                        fnn_layer_nothing, fnn_conv_scratch, 0),
     [FNN_LAYER_POOL2D] = FNN_LAYER_ROW("pool2d", fnn_pool, fnn_layer_nothing,
                                        fnn_pool_saved_int, fnn_layer_no_scratch, 0),

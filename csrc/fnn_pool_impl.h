@@ -1,7 +1,8 @@
 /* 2-D pooling over NCHW samples: in (C, H, W) -> out (C, OH, OW), windows
  * kh x kw every sh rows and sw columns, no padding, OH = (H - kh) / sh + 1
  * (PyTorch's floor rule). Max pooling keeps the first largest value of each
- * window (a NaN wins, as in PyTorch) and, in training, its position in the
+ * window (a NaN wins, the last one, as in PyTorch) and, in training, its
+ * position in the
  * plane (saved_int) for backward; average pooling divides by kh kw. One body
  * for both dtypes. Team-parallel over (sample, channel) planes. Backward is
  * not in place (din has the input's size). */
@@ -44,6 +45,30 @@ static void FNN_SFX(fnn_pool_forward)(const fnn_layer *L, const FNN_SFX(fnn_call
         const real_t *x = c->in + q * H * W;
         real_t *o = c->out + q * OH * OW;
         int32_t *arg = c->saved_int ? c->saved_int + q * OH * OW : NULL;
+        if (k->mode == FNN_POOL_MAX && k->kh == 2 && k->kw == 2 && k->sh == 2 && k->sw == 2) {
+            /* the common 2x2 / 2 case, unrolled (the same choices as below) */
+            for (fnn_int oy = 0; oy < OH; ++oy) {
+                const real_t *r0 = x + 2 * oy * W, *r1 = r0 + W;
+                real_t *orow = o + oy * OW;
+                int32_t *arow = arg ? arg + oy * OW : NULL;
+                /* selects, not branches: which input wins is data, unpredictable */
+                for (fnn_int ox = 0; ox < OW; ++ox) {
+                    const fnn_int a = 2 * ox;
+                    int32_t best = (int32_t)a;
+                    real_t v = r0[a], t;
+                    int take;
+                    t = r0[a + 1]; take = (t > v) | (t != t);
+                    v = take ? t : v; best = take ? (int32_t)(a + 1) : best;
+                    t = r1[a]; take = (t > v) | (t != t);
+                    v = take ? t : v; best = take ? (int32_t)(W + a) : best;
+                    t = r1[a + 1]; take = (t > v) | (t != t);
+                    v = take ? t : v; best = take ? (int32_t)(W + a + 1) : best;
+                    orow[ox] = v;
+                    if (arow) arow[ox] = (int32_t)(2 * oy * W) + best;
+                }
+            }
+            continue;
+        }
         for (fnn_int oy = 0; oy < OH; ++oy)
             for (fnn_int ox = 0; ox < OW; ++ox) {
                 const fnn_int y0 = oy * k->sh, x0 = ox * k->sw;
@@ -53,7 +78,7 @@ static void FNN_SFX(fnn_pool_forward)(const fnn_layer *L, const FNN_SFX(fnn_call
                     for (fnn_int i = 0; i < k->kh; ++i)
                         for (fnn_int j = 0; j < k->kw; ++j) {
                             const fnn_int at = (y0 + i) * W + x0 + j;
-                            if (x[at] > v || (x[at] != x[at] && v == v)) { v = x[at]; best = at; }
+                            if (x[at] > v || x[at] != x[at]) { v = x[at]; best = at; }
                         }
                     o[oy * OW + ox] = v;
                     if (arg) arg[oy * OW + ox] = (int32_t)best;

@@ -274,12 +274,14 @@ cdef class Net:
 
     def epoch(self, const floating[:, ::1] X, const floating[::1] y, sample_weight,
               const int64_t[::1] perm, floating[::1] params, floating[::1] grad,
-              floating[::1] stats, step, int n_threads=1):
+              floating[::1] stats, step, int n_threads=1, work=None):
         """One epoch of scikit-learn-style mini-batch steps over the rows
         ``perm`` of (X, y, sample_weight), in place on ``params`` (``grad`` is
         scratch) and ``stats``, with the settings of ``step`` (an EpochStep,
-        whose ``t`` and ``state`` advance). Returns the epoch's mean loss as
-        scikit-learn reports it."""
+        whose ``t`` and ``state`` advance). ``work``: an optional float64
+        workspace of workspace_size(batch_size, dtype, True, n_threads)
+        bytes, reused. Returns the epoch's mean loss as scikit-learn reports
+        it."""
         cdef bint f32 = floating is float
         dtype = np.float32 if f32 else np.float64
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
@@ -297,7 +299,7 @@ cdef class Net:
             raise ValueError("an epoch needs at least one row and batch_size >= 1")
         check_rows(perm, X.shape[0])
         batch_size = min(batch_size, n)
-        work, need = self._workspace(batch_size, f32, n_threads)
+        work, need = self._workspace(batch_size, f32, n_threads, work)
         cdef void *wp = _ptr_or_null(work)
         cdef const void *swp = _ptr_or_null(sw)
         cdef void *stp = _ptr_or_null(np.asarray(stats))

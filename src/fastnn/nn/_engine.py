@@ -180,6 +180,7 @@ class EpochModel:
         self.X, self.y, self.sw = X, y, sw
         self.alpha = float(alpha)
         self.stats = engine.stats
+        self.work = None  # the epochs' workspace, allocated once per fit
 
     def reference_loss(self, params, rows):
         """The training objective at params over the first rows of ``rows``
@@ -200,7 +201,11 @@ class EpochModel:
         e = self.engine
         step = EpochStep(opt.rule, opt.state, opt.lr, opt.t, batch_size, self.alpha,
                          e.value_scale, e.seed)
+        need = self.net.workspace_size(min(batch_size, len(perm)), params.dtype, True,
+                                       e.n_threads)
+        if self.work is None or self.work.nbytes < need:
+            self.work = np.empty(need // 8 + 8)
         loss = self.net.epoch(self.X, self.y, self.sw, perm, params, grad, self.stats, step,
-                              e.n_threads)
+                              e.n_threads, self.work)
         opt.t = step.t
         return loss
