@@ -17,7 +17,7 @@ from fastnn import (
     LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor, NeuralNetClassifier,
     NeuralNetRegressor,
 )
-from fastnn.layers import Activation, BatchNorm, Dense, Dropout
+from fastnn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
 ESTIMATORS = [
     LinearRegression(),
@@ -41,6 +41,11 @@ ESTIMATORS = [
     NeuralNetClassifier(random_state=0),
     NeuralNetRegressor([Dense(16), BatchNorm(), Activation("tanh"), Dropout(0.1)],
                        random_state=0),
+    # a convolutional network over the checks' flat data of any width: each
+    # row read as a 1 x width image (a 1 x 2 kernel, padded to fit one column)
+    NeuralNetClassifier([Conv2D(4, (1, 2), padding=(0, 1), activation="relu"),
+                         MaxPool2D((1, 2), stride=1), Flatten(), Dense(8, "relu")],
+                        input_shape=(1, 1, -1), random_state=0),
 ]
 
 

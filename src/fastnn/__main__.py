@@ -22,7 +22,7 @@ def main():
     from sklearn.preprocessing import StandardScaler
 
     import fastnn
-    from fastnn.layers import Activation, BatchNorm, Dense
+    from fastnn.layers import Activation, BatchNorm, Conv2D, Dense, Flatten, MaxPool2D
 
     fastnn.show_config()
     tasks = []
@@ -58,6 +58,13 @@ def main():
         ("fastnn NeuralNetClassifier(Dense,BN,elu)",
          fastnn.NeuralNetClassifier([Dense(128), BatchNorm(), Activation("elu"),
                                      Dense(64, "relu")], max_iter=60, random_state=0)),
+        # the rows read as 1 x 8 x 8 images
+        ("fastnn CNN (conv16-pool-conv32-pool-64)",
+         fastnn.NeuralNetClassifier(
+             [Conv2D(16, 3, padding="same", activation="relu"), MaxPool2D(2),
+              Conv2D(32, 3, padding=1, activation="relu"), MaxPool2D(2), Flatten(),
+              Dense(64, "relu")], input_shape=(1, 8, 8), max_iter=60,
+             learning_rate_init=3e-3, batch_size=32, random_state=0)),
     ]))
     X, y = load_diabetes(return_X_y=True)
     tasks.append(("diabetes (MLP regression, R^2)", X, (y - y.mean()) / y.std(), [

@@ -311,3 +311,30 @@ def test_regressor_on_images():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
     assert reg.score(X, y) > 0.99
+
+
+def test_set_weights_replaces_what_it_names_and_checks_everything_first():
+    Xtr, Xte, ytr, _ = _digits_images()
+    clf = _small_cnn(0, max_iter=2).fit(Xtr, ytr)
+    other = _small_cnn(1, max_iter=2).fit(Xtr, ytr)
+    before = clf.get_weights()
+    # a rejected call (the second entry is bad) changes nothing
+    bad = [{"W": other.get_weights()[0]["W"]}, None, {"W": np.zeros((1, 2))}]
+    with pytest.raises(ValueError, match=r"set_weights: layer 2 tensor 'W' has shape \(1, 2\)"):
+        clf.set_weights(bad)
+    for a, b in zip(clf.get_weights(), before):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+    with pytest.raises(ValueError, match="set_weights: layer 0 .* no tensor 'gamma'"):
+        clf.set_weights([{"gamma": np.ones(16)}])
+    with pytest.raises(ValueError, match="not finite"):
+        clf.set_weights([{"b": np.full(16, np.nan)}])
+    # only the named tensor moves
+    clf.set_weights([{"W": other.get_weights()[0]["W"]}])
+    after = clf.get_weights()
+    np.testing.assert_array_equal(after[0]["W"], other.get_weights()[0]["W"])
+    np.testing.assert_array_equal(after[0]["b"], before[0]["b"])
+    np.testing.assert_array_equal(after[2]["W"], before[2]["W"])
+    # all of another model's weights: the same predictions
+    clf.set_weights(other.get_weights())
+    np.testing.assert_array_equal(clf.predict_proba(Xte), other.predict_proba(Xte))

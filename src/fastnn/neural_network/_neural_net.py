@@ -60,7 +60,6 @@ class _NeuralNetLayers:
         return tuple(i % n_layers for i in frozen)
 
     def _init_from(self, engine):
-        network = engine.network
         init = self.init
         if init is None:
             return
@@ -70,33 +69,20 @@ class _NeuralNetLayers:
                                  "GridSearchCV, unfits estimators given as parameters: pass "
                                  "init=fitted.get_weights() there)")
             init = init.get_weights()
-        if not isinstance(init, (list, tuple)) or not all(
-                w is None or isinstance(w, dict) for w in init):
-            raise ValueError(
-                "init must be a fitted fastnn network estimator, or a list with one dict of "
-                "arrays (or None, to skip the layer) per layer, as get_weights() returns; "
-                f"got {type(init).__name__}" + (f" {init!r}" if isinstance(init, str) else ""))
-        init = list(init)
-        if len(init) > len(network.specs):
-            raise ValueError(f"init has weights for {len(init)} layers, the network has "
-                             f"{len(network.specs)}")
-        pviews, sviews = network.views(engine.params), network.stat_views(engine.stats)
-        for i, weights in enumerate(init):
-            if weights is None:
-                continue
-            for name, arr in dict(weights).items():
-                target = pviews[i].get(name, sviews[i].get(name))
-                if target is None:
-                    raise ValueError(f"init: layer {i} ({type(network.specs[i]).__name__}) has "
-                                     f"no tensor {name!r}; it has "
-                                     f"{sorted(pviews[i]) + sorted(sviews[i])}")
-                arr = np.asarray(arr)
-                if arr.shape != target.shape:
-                    raise ValueError(f"init: layer {i} tensor {name!r} has shape {arr.shape}, "
-                                     f"expected {target.shape}")
-                if not np.all(np.isfinite(arr)):
-                    raise ValueError(f"init: layer {i} tensor {name!r} is not finite")
-                target[...] = arr
+        _assign_weights(engine, init, "init")
+
+    def set_weights(self, weights):
+        """Replace weights of the fitted model (Keras's set_weights): a list as
+        ``get_weights()`` returns, one entry per layer, None to leave a layer
+        as it is, a dict naming only some of its tensors to replace only
+        those. Checked whole before anything changes (names, shapes,
+        finiteness): a rejected call leaves the model as it was."""
+        check_is_fitted(self, "coefs_")
+        self._sync()
+        if self._engine.own_buffers(self._engine.dtype):
+            self._publish()
+        _assign_weights(self._engine, weights, "set_weights")
+        return self
 
     def get_weights(self):
         """One dict per layer (the output layer last): tensor name -> a copy,
@@ -107,6 +93,43 @@ class _NeuralNetLayers:
             self.network_.stat_views(self._engine.stats)
         return [{**{k: v.copy() for k, v in p.items()}, **{k: v.copy() for k, v in s.items()}}
                 for p, s in zip(pv, sv)]
+
+
+def _assign_weights(engine, weights, where):
+    """Copy per-layer dicts of arrays into the engine's buffers, after
+    checking all of them."""
+    network = engine.network
+    if not isinstance(weights, (list, tuple)) or not all(
+            w is None or isinstance(w, dict) for w in weights):
+        raise ValueError(
+            f"{where} must be a fitted fastnn network estimator, or a list with one dict of "
+            "arrays (or None, to skip the layer) per layer, as get_weights() returns; "
+            f"got {type(weights).__name__}" + (f" {weights!r}" if isinstance(weights, str)
+                                               else ""))
+    weights = list(weights)
+    if len(weights) > len(network.specs):
+        raise ValueError(f"{where} has weights for {len(weights)} layers, the network has "
+                         f"{len(network.specs)}")
+    pviews, sviews = network.views(engine.params), network.stat_views(engine.stats)
+    moves = []
+    for i, layer in enumerate(weights):
+        if layer is None:
+            continue
+        for name, arr in layer.items():
+            target = pviews[i].get(name, sviews[i].get(name))
+            if target is None:
+                raise ValueError(f"{where}: layer {i} ({type(network.specs[i]).__name__}) "
+                                 f"has no tensor {name!r}; it has "
+                                 f"{sorted(pviews[i]) + sorted(sviews[i])}")
+            arr = np.asarray(arr)
+            if arr.shape != target.shape:
+                raise ValueError(f"{where}: layer {i} tensor {name!r} has shape {arr.shape}, "
+                                 f"expected {target.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{where}: layer {i} tensor {name!r} is not finite")
+            moves.append((target, arr))
+    for target, arr in moves:
+        target[...] = arr
 
 
 _COMMON_DOC = """
