@@ -73,7 +73,7 @@ class LinearObjective:
             self._unchecked_X = None
         return loss, grad
 
-    def reference_loss(self, params, rows):
+    def reference_loss(self, params, rows, batch_size):
         """The objective at params, over every row (one pass, as an epoch's
         cost): what divergence is judged against."""
         return self.value_grad(np.asarray(params, dtype=np.float64))[0]

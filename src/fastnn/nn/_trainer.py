@@ -10,7 +10,7 @@ A model is any object with
         state of ``opt_state`` (an OptimizerState, whose step count ``t`` it
         advances); ``grad`` is scratch. Returns the epoch's mean training
         objective.
-    reference_loss(params, rows) -> float      (optional) the training
+    reference_loss(params, rows, batch_size) -> float  (optional) the training
         objective at ``params`` (on a sample of ``rows`` is enough): the
         initial weights' loss, which divergence is judged against.
     stats                         (optional) its buffer of running statistics
@@ -118,7 +118,7 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         raise ValueError("rows must hold n_samples row indices")
     initial_loss = np.nan
     if hasattr(model, "reference_loss") and max_iter > 0:
-        initial_loss = float(model.reference_loss(params, order))
+        initial_loss = float(model.reference_loss(params, order, batch_size))
     for _ in range(max_iter):
         start = time.perf_counter()
         if shuffle:
