@@ -50,6 +50,8 @@ enum {
     FNN_LAYER_BATCHNORM = 3,
     FNN_LAYER_CONV2D = 4,
     FNN_LAYER_POOL2D = 5,
+    FNN_LAYER_NOISE = 6,
+    FNN_LAYER_AFFINE = 7,
     FNN_LAYER_COUNT
 };
 
@@ -87,8 +89,27 @@ typedef struct {
     fnn_int kh, kw, sh, sw;   /* window, stride */
 } fnn_pool_cfg;
 
+typedef struct {
+    double stddev;            /* additive Gaussian noise in training */
+} fnn_noise_cfg;
+
+enum { FNN_FILL_REFLECT = 0, FNN_FILL_CONSTANT = 1, FNN_FILL_NEAREST = 2, FNN_FILL_WRAP = 3 };
+typedef struct {
+    /* each sample's draws (uniform in the ranges; equal ranges: fixed) */
+    double tx[2], ty[2];      /* shift, fractions of the width / height */
+    double turn[2];           /* rotation, fractions of a full turn, counter-clockwise */
+    double zy[2], zx[2];      /* zoom: 1 + draw (> 0 zooms out) */
+    int zoom_same;            /* zx takes zy's draw (aspect kept) */
+    int flip_h, flip_v;       /* flip with probability 1/2 each */
+    int fill;                 /* FNN_FILL_* beyond the edges */
+    int bilinear;             /* else nearest */
+    double fill_value;        /* FNN_FILL_CONSTANT */
+} fnn_affine_cfg;
+
 typedef union {
     fnn_act_cfg act;          /* FNN_LAYER_DENSE, FNN_LAYER_ACTIVATION */
+    fnn_noise_cfg noise;
+    fnn_affine_cfg affine;
     fnn_dropout_cfg dropout;
     fnn_bn_cfg bn;
     fnn_conv_cfg conv;

@@ -131,8 +131,14 @@ cdef extern from "fnn_layer.h" nogil:
         FNN_LAYER_BATCHNORM
         FNN_LAYER_CONV2D
         FNN_LAYER_POOL2D
+        FNN_LAYER_NOISE
+        FNN_LAYER_AFFINE
         FNN_POOL_MAX
         FNN_POOL_AVG
+        FNN_FILL_REFLECT
+        FNN_FILL_CONSTANT
+        FNN_FILL_NEAREST
+        FNN_FILL_WRAP
         FNN_STATS_KEEP
         FNN_STATS_MOVE
         FNN_STATS_REPLACE
@@ -151,12 +157,24 @@ cdef extern from "fnn_layer.h" nogil:
     ctypedef struct fnn_pool_cfg:
         int mode
         fnn_int kh, kw, sh, sw
+    ctypedef struct fnn_noise_cfg:
+        double stddev
+    ctypedef struct fnn_affine_cfg:
+        double tx[2]
+        double ty[2]
+        double turn[2]
+        double zy[2]
+        double zx[2]
+        int zoom_same, flip_h, flip_v, fill, bilinear
+        double fill_value
     ctypedef union fnn_layer_cfg:
         fnn_act_cfg act
         fnn_dropout_cfg dropout
         fnn_bn_cfg bn
         fnn_conv_cfg conv
         fnn_pool_cfg pool
+        fnn_noise_cfg noise
+        fnn_affine_cfg affine
     ctypedef struct fnn_layer:
         int kind
         fnn_int in_shape[3]

@@ -21,7 +21,10 @@ from fastnn._core._optim cimport UpdateRule
 
 LAYER_KINDS = {"dense": FNN_LAYER_DENSE, "activation": FNN_LAYER_ACTIVATION,
                "dropout": FNN_LAYER_DROPOUT, "batchnorm": FNN_LAYER_BATCHNORM,
-               "conv2d": FNN_LAYER_CONV2D, "pool2d": FNN_LAYER_POOL2D}
+               "conv2d": FNN_LAYER_CONV2D, "pool2d": FNN_LAYER_POOL2D,
+               "noise": FNN_LAYER_NOISE, "affine": FNN_LAYER_AFFINE}
+FILL_MODES = {"reflect": FNN_FILL_REFLECT, "constant": FNN_FILL_CONSTANT,
+              "nearest": FNN_FILL_NEAREST, "wrap": FNN_FILL_WRAP}
 POOL_MODES = {"max": FNN_POOL_MAX, "avg": FNN_POOL_AVG}
 ACTIVATIONS = {"identity": FNN_ACT_IDENTITY, "logistic": FNN_ACT_LOGISTIC,
                "tanh": FNN_ACT_TANH, "relu": FNN_ACT_RELU,
@@ -42,6 +45,7 @@ cdef inline void *_ptr_or_null(object arr):
 
 cdef int _set_config(fnn_layer *L, dict d) except -1:
     """The kind's own settings from its descriptor (fastnn.layers builds it)."""
+    cdef fnn_affine_cfg *a
     if L.kind == FNN_LAYER_DENSE or L.kind == FNN_LAYER_ACTIVATION:
         L.cfg.act.activation = ACTIVATIONS[d.get("activation", "identity")]
         L.cfg.act.param = d.get("act_param", 0.0)
@@ -60,6 +64,20 @@ cdef int _set_config(fnn_layer *L, dict d) except -1:
         L.cfg.pool.mode = POOL_MODES[d["mode"]]
         L.cfg.pool.kh, L.cfg.pool.kw = d["pool"]
         L.cfg.pool.sh, L.cfg.pool.sw = d["stride"]
+    elif L.kind == FNN_LAYER_NOISE:
+        L.cfg.noise.stddev = d["stddev"]
+    elif L.kind == FNN_LAYER_AFFINE:
+        a = &L.cfg.affine
+        a.tx[0], a.tx[1] = d.get("tx", (0.0, 0.0))
+        a.ty[0], a.ty[1] = d.get("ty", (0.0, 0.0))
+        a.turn[0], a.turn[1] = d.get("turn", (0.0, 0.0))
+        a.zy[0], a.zy[1] = d.get("zy", (0.0, 0.0))
+        a.zx[0], a.zx[1] = d.get("zx", (0.0, 0.0))
+        a.zoom_same = d.get("zoom_same", False)
+        a.flip_h, a.flip_v = d.get("flip", (False, False))
+        a.fill = FILL_MODES[d.get("fill_mode", "reflect")]
+        a.bilinear = d.get("interpolation", "bilinear") == "bilinear"
+        a.fill_value = d.get("fill_value", 0.0)
     return 0
 
 
@@ -83,7 +101,8 @@ cdef class Net:
     """C descriptors of a sequential network.
 
     layers: list of dicts with the fields of fnn_layer (see fnn_net.h):
-    kind ('dense', 'activation', 'dropout', 'batchnorm', 'conv2d', 'pool2d'),
+    kind ('dense', 'activation', 'dropout', 'batchnorm', 'conv2d', 'pool2d',
+    'noise', 'affine'),
     the kind's settings (activation name, kernel, stride, padding, ...),
     shapes (tuples), parameter/statistics offsets and sizes, frozen.
     """

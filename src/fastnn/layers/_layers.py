@@ -283,3 +283,139 @@ class Flatten(Layer):
 
     def build(self, in_shape):
         return Built(None, (_prod(in_shape),))
+
+
+class GaussianNoise(Layer):
+    """Adds zero-mean Gaussian noise of standard deviation ``stddev`` (in
+    [0, 1], Keras's range) to every value in training; the identity at
+    predict. May stand anywhere (Keras's GaussianNoise)."""
+
+    def __init__(self, stddev):
+        self.stddev = stddev
+
+    def build(self, in_shape):
+        s = self.stddev
+        if not isinstance(s, numbers.Real) or isinstance(s, bool) or not 0.0 <= s <= 1.0:
+            raise ValueError(f"GaussianNoise: stddev must be a float in [0, 1], got {s!r}")
+        return Built({"kind": "noise", "stddev": float(s)}, in_shape)
+
+
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+_INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def _factor(value, name, where):
+    """Keras's factor rule: a number f in [-1, 1] means (-|f|, |f|); a pair
+    of numbers in [-1, 1] is (lower, upper), in either order."""
+    def ok(v):
+        return isinstance(v, numbers.Real) and not isinstance(v, bool) and -1.0 <= v <= 1.0
+
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(ok(v) for v in value):
+        return tuple(sorted(float(v) for v in value))
+    if ok(value):
+        return (-abs(float(value)), abs(float(value)))
+    raise ValueError(f"{where}: {name} must be a number (or a pair of numbers) in the range "
+                     f"[-1.0, 1.0], got {value!r}")
+
+
+class _Augmentation(Layer):
+    """Random image augmentation in training, the identity at predict: one
+    compiled affine resampling (see csrc/fnn_affine_impl.h), each sample its
+    own draw, seeded by the estimator's random_state. Only before the first
+    layer with weights: it transforms the input images."""
+
+    _input_only = True
+
+    def _resampling(self, where):
+        if self.fill_mode not in _FILL_MODES:
+            raise ValueError(f"{where}: fill_mode must be one of {_FILL_MODES}, got "
+                             f"{self.fill_mode!r}")
+        if self.interpolation not in _INTERPOLATIONS:
+            raise ValueError(f"{where}: interpolation must be one of {_INTERPOLATIONS}, got "
+                             f"{self.interpolation!r}")
+        fv = self.fill_value
+        if not isinstance(fv, numbers.Real) or isinstance(fv, bool) or not np.isfinite(fv):
+            raise ValueError(f"{where}: fill_value must be a finite number, got {fv!r}")
+        return {"kind": "affine", "fill_mode": self.fill_mode,
+                "interpolation": self.interpolation, "fill_value": float(fv)}
+
+    def build(self, in_shape):
+        where = type(self).__name__
+        shape = _image_shape(in_shape, where)
+        return Built(dict(self._resampling(where), **self._draws(where)), shape)
+
+
+class RandomFlip(_Augmentation):
+    """Flips each image left-right (``"horizontal"``), top-bottom
+    (``"vertical"``) or each independently (``"horizontal_and_vertical"``, the
+    default), each with probability 1/2 (Keras's RandomFlip)."""
+
+    def __init__(self, mode="horizontal_and_vertical"):
+        self.mode = mode
+
+    def _resampling(self, where):
+        return {"kind": "affine", "interpolation": "nearest"}
+
+    def _draws(self, where):
+        modes = ("horizontal", "vertical", "horizontal_and_vertical")
+        if self.mode not in modes:
+            raise ValueError(f"RandomFlip: mode must be one of {modes}, got {self.mode!r}")
+        return {"flip": (self.mode != "vertical", self.mode != "horizontal")}
+
+
+class RandomTranslation(_Augmentation):
+    """Shifts each image by a random fraction of its height and width
+    (Keras's RandomTranslation: ``height_factor`` f or (lower, upper), in
+    [-1, 1], positive is down; ``width_factor`` likewise, positive is right).
+    Beyond the edges: ``fill_mode`` "reflect" (the default, as Keras's code;
+    its docstring says "constant"), "wrap", "nearest" or "constant"
+    (``fill_value``); ``interpolation`` "bilinear" or "nearest"."""
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect",
+                 interpolation="bilinear", fill_value=0.0):
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def _draws(self, where):
+        return {"ty": _factor(self.height_factor, "height_factor", where),
+                "tx": _factor(self.width_factor, "width_factor", where)}
+
+
+class RandomRotation(_Augmentation):
+    """Turns each image about its centre by a random angle of
+    U(lower, upper) x 360 degrees, counter-clockwise for positive values
+    (Keras's RandomRotation: ``factor`` f or (lower, upper), in [-1, 1]);
+    fill and interpolation as RandomTranslation's."""
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", fill_value=0.0):
+        self.factor = factor
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def _draws(self, where):
+        return {"turn": _factor(self.factor, "factor", where)}
+
+
+class RandomZoom(_Augmentation):
+    """Zooms each image about its centre by 1 + U(lower, upper) (Keras's
+    RandomZoom: positive zooms out, negative in; ``height_factor`` f or
+    (lower, upper), in [-1, 1]; ``width_factor=None`` keeps the aspect ratio,
+    one draw for both); fill and interpolation as RandomTranslation's."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
+                 interpolation="bilinear", fill_value=0.0):
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def _draws(self, where):
+        zy = _factor(self.height_factor, "height_factor", where)
+        if self.width_factor is None:
+            return {"zy": zy, "zoom_same": True}
+        return {"zy": zy, "zx": _factor(self.width_factor, "width_factor", where)}

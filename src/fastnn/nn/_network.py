@@ -40,6 +40,13 @@ class Network:
             self.built.append(b)
             shape = b.out_shape
         self.out_shape = shape
+        weighted = [i for i, b in enumerate(self.built) if b.params]
+        for i, spec in enumerate(self.specs):
+            if getattr(spec, "_input_only", False) and weighted and weighted[0] < i:
+                j = weighted[0]
+                raise ValueError(f"layer {i} ({type(spec).__name__}) must come before the first "
+                                 f"layer with weights (layer {j}, {type(self.specs[j]).__name__}):"
+                                 " it augments the input images")
 
         L = len(self.built)
         self.param_slices = [dict() for _ in range(L)]
