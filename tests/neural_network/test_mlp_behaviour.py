@@ -369,3 +369,20 @@ def test_fit_does_not_copy_float32_data_and_repeated_fits_do_not_grow(kwargs):
     assert max(peaks) < 0.12 * X.nbytes + 160 * n, (peaks, X.nbytes)
     assert current < 0.02 * X.nbytes  # nothing kept between fits
     assert peaks[2] <= peaks[0] * 1.05
+
+
+def test_epoch_workspace_is_kept_only_when_small():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(200, 20), rng.randint(0, 2, 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        small = MLPClassifier((16,), max_iter=2, random_state=0).fit(X, y)
+        work = small._engine.work
+        assert work is not None and work.nbytes < 32 << 20
+        small.set_params(warm_start=True).fit(X, y)
+        assert small._engine.work is work  # reused, not allocated again
+        assert pickle.loads(pickle.dumps(small))._engine.work is None  # never pickled
+        X = rng.rand(12000, 784).astype(np.float32)
+        big = MLPClassifier((512,), max_iter=1, batch_size=None, random_state=0).fit(
+            X, rng.randint(0, 2, 12000))
+    assert big._engine.work is None  # a full batch's workspace is let go

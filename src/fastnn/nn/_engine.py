@@ -17,6 +17,9 @@ from fastnn.nn import _trainer
 
 # rows per block of a prediction (bounds its workspace)
 PREDICT_BATCH = 4096
+# an epoch workspace up to this size stays with the engine between fits
+# (warm starts, partial_fit); a larger one (full-batch fits) is let go
+KEEP_WORK_BYTES = 32 << 20
 
 
 class Engine:
@@ -170,6 +173,8 @@ class Engine:
             self.params[...] = hist.best_params
             if hist.best_stats is not None:
                 self.stats[...] = hist.best_stats
+        if self.work is not None and self.work.nbytes > KEEP_WORK_BYTES:
+            self.work = None
         return hist
 
     def epoch_model(self, X, Y, sw, alpha):
