@@ -20,6 +20,11 @@ def fastnn_epoch(X, y, hidden, batch_size, n_threads=None):
 
     est = fastnn.MLPClassifier(hidden, batch_size=batch_size, max_iter=1, random_state=0,
                                warm_start=True, n_threads=n_threads)
+    return _fastnn_warm_epoch(est, X, y)
+
+
+def _fastnn_warm_epoch(est, X, y):
+    """One epoch of a warm-started ``est`` (max_iter=1) per call."""
 
     def epoch():
         with warnings.catch_warnings():
@@ -53,7 +58,14 @@ def torch_epoch(X, y, hidden, batch_size):
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
+    return _torch_adam_epoch(torch.nn.Sequential(*layers[:-1]), X, y, batch_size)
+
+
+def _torch_adam_epoch(model, X, y, batch_size):
+    """One epoch of ``model``: cross entropy, Adam with the fused CPU kernel,
+    shuffled batches."""
+    import torch
+
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -173,14 +185,7 @@ def fastnn_lenet_epoch(X, y, batch_size, n_threads=None):
               Dense(120, "relu"), Dense(84, "relu")]
     est = fastnn.NeuralNetClassifier(layers, batch_size=batch_size, max_iter=1,
                                      random_state=0, warm_start=True, n_threads=n_threads)
-
-    def epoch():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est.fit(X, y)
-        return est
-
-    return epoch
+    return _fastnn_warm_epoch(est, X, y)
 
 
 def torch_lenet_epoch(X, y, batch_size):
@@ -191,21 +196,7 @@ def torch_lenet_epoch(X, y, batch_size):
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def epoch():
-        perm = torch.randperm(len(Xt))
-        for i in range(0, len(Xt), batch_size):
-            idx = perm[i:i + batch_size]
-            opt.zero_grad()
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-        return model
-
-    return epoch
+    return _torch_adam_epoch(model, X, y, batch_size)
 
 
 def conv_gemm_flops(m, C, F, k, P):

@@ -35,8 +35,7 @@ static fnn_int fnn_affine_flops(const fnn_layer *L) { return 16 * L->out_size; }
 /* draw k of sample i: a uniform in [0, 1) */
 static inline double fnn_affine_unit(uint64_t seed, fnn_int i, int k)
 {
-    return (double)(fnn_hash64(fnn_hash64(seed, (uint64_t)i), (uint64_t)k) >> 11) *
-           (1.0 / 9007199254740992.0);
+    return fnn_hash_unit(fnn_hash64(fnn_hash64(seed, (uint64_t)i), (uint64_t)k));
 }
 
 static inline double fnn_affine_draw(uint64_t seed, fnn_int i, int k, const double r[2])

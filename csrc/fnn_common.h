@@ -67,6 +67,12 @@ static inline uint64_t fnn_hash64(uint64_t seed, uint64_t i)
     return z ^ (z >> 31);
 }
 
+/* A uniform in [0, 1) from the top 53 bits of a hash (1 - it is in (0, 1]). */
+static inline double fnn_hash_unit(uint64_t h)
+{
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
 /* Runtime SIMD dispatch for hot loops outside BLAS (no -march=native in what
  * is built for others). A dispatched function is written once, as a body:
  *

@@ -102,6 +102,26 @@ static inline void fnn_conv_valid(fnn_int W, fnn_int OW, fnn_int s, fnn_int off,
 
 #include "fnn_real.h"
 
+/* Thread t's slot of the scratch (see fnn_conv_slot): its col, tmp and, in
+ * training, partial dW (reals) and db (doubles). */
+typedef struct {
+    real_t *col, *tmp, *pdw;
+    double *pdb;
+} FNN_SFX(fnn_conv_slot_parts);
+
+static inline FNN_SFX(fnn_conv_slot_parts) FNN_SFX(fnn_conv_slot_of)(
+    const fnn_layer *L, double *scratch, fnn_int m, int training, int t)
+{
+    const fnn_int GP = fnn_conv_group(L, m) * fnn_conv_P(L);
+    double *base = scratch + (fnn_int)t * fnn_conv_slot(L, m, training);
+    FNN_SFX(fnn_conv_slot_parts) s;
+    s.col = (real_t *)base;
+    s.tmp = s.col + fnn_conv_K(L) * GP;
+    s.pdw = s.tmp + L->out_shape[0] * GP;
+    s.pdb = base + fnn_conv_reals(L, m, training);
+    return s;
+}
+
 /* col (K x ld) columns [gi P, (gi + 1) P) <- sample x unrolled, for g samples */
 static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_conv_im2col))(
     const fnn_layer *L, const real_t *restrict x, fnn_int g, fnn_int ld, real_t *restrict col)
@@ -199,8 +219,9 @@ static void FNN_SFX(fnn_conv_forward)(const fnn_layer *L, const FNN_SFX(fnn_call
     const fnn_int F = L->out_shape[0], K = fnn_conv_K(L), P = fnn_conv_P(L);
     const fnn_int G = fnn_conv_group(L, c->m);
     const real_t *Wt = c->params + L->w_off, *b = c->params + L->b_off;
-    real_t *col = (real_t *)(c->scratch + (fnn_int)c->tid * fnn_conv_slot(L, c->m, c->training));
-    real_t *tmp = col + K * G * P;
+    const FNN_SFX(fnn_conv_slot_parts) mine =
+        FNN_SFX(fnn_conv_slot_of)(L, c->scratch, c->m, c->training, c->tid);
+    real_t *col = mine.col, *tmp = mine.tmp;
     fnn_int s0, s1;
     fnn_span(c->m, 1, c->tid, c->nt, &s0, &s1);
     for (fnn_int s = s0; s < s1; s += G) {
@@ -241,12 +262,11 @@ static void FNN_SFX(fnn_conv_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     const fnn_conv_cfg *k = &L->cfg.conv;
     const fnn_int F = L->out_shape[0], K = fnn_conv_K(L), P = fnn_conv_P(L);
     const fnn_int G = fnn_conv_group(L, c->m);
-    const fnn_int slot = fnn_conv_slot(L, c->m, 1);
-    const fnn_int reals = fnn_conv_reals(L, c->m, 1);
     const real_t *Wt = c->params + L->w_off;
-    double *base = c->scratch + (fnn_int)c->tid * slot;
-    real_t *col = (real_t *)base, *tmp = col + K * G * P, *pdw = tmp + F * G * P;
-    double *pdb = base + reals;
+    const FNN_SFX(fnn_conv_slot_parts) mine =
+        FNN_SFX(fnn_conv_slot_of)(L, c->scratch, c->m, 1, c->tid);
+    real_t *col = mine.col, *tmp = mine.tmp, *pdw = mine.pdw;
+    double *pdb = mine.pdb;
     const int grads = !L->frozen;
     if (grads) {
         memset(pdw, 0, sizeof(real_t) * (size_t)(F * K));
@@ -291,14 +311,14 @@ static void FNN_SFX(fnn_conv_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     fnn_int e0, e1;
     fnn_span(F * K, 16, c->tid, c->nt, &e0, &e1);
     for (int t = 0; t < c->nt; ++t) {
-        const real_t *part = (const real_t *)(c->scratch + (fnn_int)t * slot) + K * G * P +
-                             F * G * P;
+        const real_t *part = FNN_SFX(fnn_conv_slot_of)(L, c->scratch, c->m, 1, t).pdw;
         for (fnn_int e = e0; e < e1; ++e) gW[e] += part[e];
     }
     fnn_span(F, 1, c->tid, c->nt, &e0, &e1);
     for (fnn_int f = e0; f < e1; ++f) {
         double acc = 0.0;
-        for (int t = 0; t < c->nt; ++t) acc += (c->scratch + (fnn_int)t * slot + reals)[f];
+        for (int t = 0; t < c->nt; ++t)
+            acc += FNN_SFX(fnn_conv_slot_of)(L, c->scratch, c->m, 1, t).pdb[f];
         gb[f] += (real_t)acc;
     }
 }

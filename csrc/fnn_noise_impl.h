@@ -11,12 +11,6 @@ static int fnn_noise_check(const fnn_layer *L)
 }
 
 static fnn_int fnn_noise_flops(const fnn_layer *L) { return 8 * L->out_size; }
-
-/* a uniform in (0, 1] from the top 53 bits of a hash */
-static inline double fnn_unit_open0(uint64_t h)
-{
-    return ((double)(h >> 11) + 1.0) * (1.0 / 9007199254740992.0);
-}
 #endif
 
 #include "fnn_real.h"
@@ -30,8 +24,9 @@ static void FNN_SFX(fnn_noise_forward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     const double sd = L->cfg.noise.stddev;
     if (!c->training || sd == 0.0) return;
     for (fnn_int i = lo; i < hi; ++i) {
-        const double u1 = fnn_unit_open0(fnn_hash64(c->seed, 2 * (uint64_t)i));
-        const double u2 = fnn_unit_open0(fnn_hash64(c->seed, 2 * (uint64_t)i + 1));
+        /* u1 in (0, 1]: log(u1) is finite */
+        const double u1 = 1.0 - fnn_hash_unit(fnn_hash64(c->seed, 2 * (uint64_t)i));
+        const double u2 = fnn_hash_unit(fnn_hash64(c->seed, 2 * (uint64_t)i + 1));
         c->out[i] += (real_t)(sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
     }
 }
