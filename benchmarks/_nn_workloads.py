@@ -231,6 +231,33 @@ def fastnn_conv(m, C, F, k, hw, n_threads=None):
     return step
 
 
+def conv_gemm_calls(m, C, F, k, hw):
+    """The three GEMM calls of the im2col formulation of the same convolution
+    ('same' padding, stride 1) on m samples, one sample at a time, through
+    SciPy's single-threaded BLAS, with nothing else: no unrolling, bias,
+    activation or loss. The floor of any conv built on im2col and that BLAS."""
+    from scipy.linalg import blas
+    from threadpoolctl import threadpool_limits
+
+    K, P = C * k * k, hw * hw
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(F, K)).astype(np.float32)
+    col = rng.normal(size=(K, P)).astype(np.float32)
+    dY = rng.normal(size=(F, P)).astype(np.float32)
+    out, dW, dcol = (np.zeros(s, np.float32) for s in ((F, P), (F, K), (K, P)))
+
+    def step():
+        # row-major products through Fortran views: X.T of a C array
+        with threadpool_limits(1):
+            for _ in range(m):
+                blas.sgemm(1.0, col.T, W.T, c=out.T, overwrite_c=1)  # out = W col
+                blas.sgemm(1.0, col.T, dY.T, trans_a=1, c=dW.T, beta=1.0,
+                           overwrite_c=1)  # dW += dY col^T
+                blas.sgemm(1.0, dY.T, W.T, trans_b=1, c=dcol.T, overwrite_c=1)  # dcol = W^T dY
+
+    return step
+
+
 def torch_conv(m, C, F, k, hw):
     import torch
 

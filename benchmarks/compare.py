@@ -199,6 +199,15 @@ def nn_workloads(args, bench):
         rate = nnw.conv_gemm_flops(*conv[:4], 28 * 28) / tf / 1e9
         print(f"Conv2D 16->32 5x5 same fwd+bwd: GEMMs at {rate:.0f} GFLOP/s, "
               f"{100 * rate / peak:.0f}% of the machine's float32 GEMM rate", flush=True)
+        # one thread each: fastnn, and the bare GEMM calls any im2col conv over
+        # SciPy's BLAS must make, against PyTorch (oneDNN's direct convolution)
+        torch.set_num_threads(1)
+        one = "Conv2D 16->32 5x5 same fwd+bwd, 1 thread"
+        bench(one, nnw.fastnn_conv(*conv, n_threads=1),
+              [("PyTorch Conv2d, 1 thread", nnw.torch_conv(*conv))], None, gap=0.0)
+        bench(f"{one}: its 3 SciPy sgemm calls alone", nnw.conv_gemm_calls(*conv),
+              [("PyTorch Conv2d, 1 thread", nnw.torch_conv(*conv))], None, gap=0.0)
+        torch.set_num_threads(nt)
     contention_workloads(args, scale)
     if torch is not None:
         n = 10_000_000 // scale
