@@ -1,31 +1,42 @@
 /* Dense layer: out = act(in W + b), W (n_in x n_out) row-major as
- * scikit-learn's coefs_, b (n_out). One body for both dtypes.
+ * scikit-learn's coefs_, b (n_out). On (T, n_in) samples (a recurrent
+ * layer's sequences) the same map at every step: (T, n_out) out, the batch
+ * read as m T rows. One body for both dtypes.
  * Team-parallel (see fnn_common.h): each thread computes whole output
  * columns with a single-thread GEMM, so no partial sums cross threads.
  * Backward is not in place: d loss / d in has another width. */
 #ifndef FNN_DENSE_INFO
 #define FNN_DENSE_INFO
+/* rows per sample: the steps of (T, n_in) samples, else 1 */
+static inline fnn_int fnn_dense_steps(const fnn_layer *L)
+{
+    return L->in_ndim == 2 && L->out_ndim == 2 ? L->in_shape[0] : 1;
+}
+
 static int fnn_dense_check(const fnn_layer *L)
 {
-    return L->n_w == L->in_size * L->out_size && L->n_b == L->out_size &&
-           L->cfg.act.activation >= 0 && L->cfg.act.activation < FNN_ACT_COUNT;
+    const fnn_int T = fnn_dense_steps(L);
+    if (T > 1 && L->out_shape[0] != T) return 0;
+    const fnn_int ni = L->in_size / T, no = L->out_size / T;
+    return L->n_w == ni * no && L->n_b == no && L->cfg.act.activation >= 0 &&
+           L->cfg.act.activation < FNN_ACT_COUNT;
 }
 
 /* the bias gradient's column sums, in double */
 static fnn_int fnn_dense_scratch(const fnn_layer *L, fnn_int batch, int training, int nt)
 {
     (void)batch; (void)nt;
-    return training ? L->out_size : 0;
+    return training ? L->n_b : 0;
 }
 
-static fnn_int fnn_dense_flops(const fnn_layer *L) { return 3 * L->in_size * L->out_size; }
+static fnn_int fnn_dense_flops(const fnn_layer *L) { return 3 * L->n_w * fnn_dense_steps(L); }
 #endif
 
 #include "fnn_real.h"
 
 static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
-    const fnn_int ni = L->in_size, no = L->out_size, m = c->m;
+    const fnn_int no = L->n_b, ni = L->n_w / no, m = c->m * fnn_dense_steps(L);
     const real_t *W = c->params + L->w_off, *b = c->params + L->b_off;
     real_t *out = c->out;
     fnn_int c0, c1;
@@ -45,12 +56,12 @@ static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, const FNN_SFX(fnn_cal
                                      out + i * no + c0, c1 - c0);
 }
 
-/* c->d (m x n_out) is d loss / d out on entry and d loss / d (pre-activation)
- * after. Adds dW, db to grad (unless frozen) and, when din is not NULL,
- * d loss / d in into din (m x n_in). Has one barrier inside. */
+/* c->d (m x n_out, m counting rows) is d loss / d out on entry and d loss /
+ * d (pre-activation) after. Adds dW, db to grad (unless frozen) and, when
+ * din is not NULL, d loss / d in into din (m x n_in). Has one barrier inside. */
 static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
-    const fnn_int ni = L->in_size, no = L->out_size, m = c->m;
+    const fnn_int no = L->n_b, ni = L->n_w / no, m = c->m * fnn_dense_steps(L);
     real_t *d = c->d;
     fnn_int c0, c1;
     fnn_span(no, 16, c->tid, c->nt, &c0, &c1);

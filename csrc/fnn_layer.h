@@ -52,6 +52,7 @@ enum {
     FNN_LAYER_POOL2D = 5,
     FNN_LAYER_NOISE = 6,
     FNN_LAYER_AFFINE = 7,
+    FNN_LAYER_RNN = 8,
     FNN_LAYER_COUNT
 };
 
@@ -106,6 +107,15 @@ typedef struct {
     double fill_value;        /* FNN_FILL_CONSTANT */
 } fnn_affine_cfg;
 
+/* recurrent cells (PyTorch's RNN with tanh or relu, LSTM, GRU) */
+enum { FNN_CELL_RNN_TANH = 0, FNN_CELL_RNN_RELU = 1, FNN_CELL_LSTM = 2, FNN_CELL_GRU = 3,
+       FNN_CELL_COUNT };
+typedef struct {
+    int cell;                 /* FNN_CELL_* */
+    fnn_int units;            /* hidden size H */
+    int sequences;            /* output every step's h (T, H), else the last (H) */
+} fnn_rnn_cfg;
+
 typedef union {
     fnn_act_cfg act;          /* FNN_LAYER_DENSE, FNN_LAYER_ACTIVATION */
     fnn_noise_cfg noise;
@@ -114,6 +124,7 @@ typedef union {
     fnn_bn_cfg bn;
     fnn_conv_cfg conv;
     fnn_pool_cfg pool;
+    fnn_rnn_cfg rnn;
 } fnn_layer_cfg;
 
 typedef struct {

@@ -133,6 +133,11 @@ cdef extern from "fnn_layer.h" nogil:
         FNN_LAYER_POOL2D
         FNN_LAYER_NOISE
         FNN_LAYER_AFFINE
+        FNN_LAYER_RNN
+        FNN_CELL_RNN_TANH
+        FNN_CELL_RNN_RELU
+        FNN_CELL_LSTM
+        FNN_CELL_GRU
         FNN_POOL_MAX
         FNN_POOL_AVG
         FNN_FILL_REFLECT
@@ -167,6 +172,10 @@ cdef extern from "fnn_layer.h" nogil:
         double zx[2]
         int zoom_same, flip_h, flip_v, fill, bilinear
         double fill_value
+    ctypedef struct fnn_rnn_cfg:
+        int cell
+        fnn_int units
+        int sequences
     ctypedef union fnn_layer_cfg:
         fnn_act_cfg act
         fnn_dropout_cfg dropout
@@ -175,6 +184,7 @@ cdef extern from "fnn_layer.h" nogil:
         fnn_pool_cfg pool
         fnn_noise_cfg noise
         fnn_affine_cfg affine
+        fnn_rnn_cfg rnn
     ctypedef struct fnn_layer:
         int kind
         fnn_int in_shape[3]

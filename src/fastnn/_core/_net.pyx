@@ -22,7 +22,9 @@ from fastnn._core._optim cimport UpdateRule
 LAYER_KINDS = {"dense": FNN_LAYER_DENSE, "activation": FNN_LAYER_ACTIVATION,
                "dropout": FNN_LAYER_DROPOUT, "batchnorm": FNN_LAYER_BATCHNORM,
                "conv2d": FNN_LAYER_CONV2D, "pool2d": FNN_LAYER_POOL2D,
-               "noise": FNN_LAYER_NOISE, "affine": FNN_LAYER_AFFINE}
+               "noise": FNN_LAYER_NOISE, "affine": FNN_LAYER_AFFINE, "rnn": FNN_LAYER_RNN}
+CELLS = {"rnn_tanh": FNN_CELL_RNN_TANH, "rnn_relu": FNN_CELL_RNN_RELU, "lstm": FNN_CELL_LSTM,
+         "gru": FNN_CELL_GRU}
 FILL_MODES = {"reflect": FNN_FILL_REFLECT, "constant": FNN_FILL_CONSTANT,
               "nearest": FNN_FILL_NEAREST, "wrap": FNN_FILL_WRAP}
 POOL_MODES = {"max": FNN_POOL_MAX, "avg": FNN_POOL_AVG}
@@ -78,6 +80,10 @@ cdef int _set_config(fnn_layer *L, dict d) except -1:
         a.fill = FILL_MODES[d.get("fill_mode", "reflect")]
         a.bilinear = d.get("interpolation", "bilinear") == "bilinear"
         a.fill_value = d.get("fill_value", 0.0)
+    elif L.kind == FNN_LAYER_RNN:
+        L.cfg.rnn.cell = CELLS[d["cell"]]
+        L.cfg.rnn.units = d["units"]
+        L.cfg.rnn.sequences = d["return_sequences"]
     return 0
 
 
@@ -102,7 +108,7 @@ cdef class Net:
 
     layers: list of dicts with the fields of fnn_layer (see fnn_net.h):
     kind ('dense', 'activation', 'dropout', 'batchnorm', 'conv2d', 'pool2d',
-    'noise', 'affine'),
+    'noise', 'affine', 'rnn'),
     the kind's settings (activation name, kernel, stride, padding, ...),
     shapes (tuples), parameter/statistics offsets and sizes, frozen.
     """

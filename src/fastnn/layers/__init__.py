@@ -6,10 +6,11 @@ The engine (fastnn.nn._network) turns a list of specs into the C layer
 descriptors and lays their parameters out in one flat buffer.
 """
 from fastnn.layers._layers import (
-    ACTIVATIONS, Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten,
+    ACTIVATIONS, GRU, LSTM, Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten,
     GaussianNoise, Layer, MaxPool2D, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+    SimpleRNN,
 )
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm", "Conv2D", "MaxPool2D",
            "AvgPool2D", "Flatten", "GaussianNoise", "RandomFlip", "RandomTranslation",
-           "RandomRotation", "RandomZoom", "ACTIVATIONS"]
+           "RandomRotation", "RandomZoom", "SimpleRNN", "LSTM", "GRU", "ACTIVATIONS"]

@@ -6,8 +6,14 @@ Parameter layouts (what ``NeuralNet*.get_weights()`` returns per layer):
              running_var (channels,)
   Conv2D     W (filters, in_channels, kh, kw) as PyTorch's Conv2d.weight;
              b (filters,)
-Dense's and Conv2D's ``W`` are the decayed (L2) parameters. Image layers
-take (channels, height, width) samples (NCHW batches).
+  SimpleRNN, LSTM, GRU
+             weight_ih (G units, features), weight_hh (G units, units),
+             bias_ih (G units,), bias_hh (G units,): PyTorch's nn.RNN /
+             nn.LSTM / nn.GRU names, layouts and gate orders (G = 1; 4:
+             i, f, g, o; 3: r, z, n)
+Dense's and Conv2D's ``W`` and the recurrent weights are the decayed (L2)
+parameters. Image layers take (channels, height, width) samples (NCHW
+batches); recurrent layers (steps, features) samples.
 """
 import numbers
 
@@ -52,6 +58,10 @@ class Built:
 
 class Dense(Layer):
     """Fully connected: ``act(x W + b)``; the activation is fused after the GEMM.
+    On sequences ((T, F) samples, as a recurrent layer with
+    ``return_sequences=True`` gives) the same map at every step, giving
+    (T, units) (Keras's and PyTorch's rule: the last axis); on any other
+    shape, over the whole sample flattened.
 
     ``activation``: None/'identity', 'logistic', 'tanh', 'relu', 'leaky_relu'
     (``alpha`` its slope) or 'elu' (``alpha`` its scale). Init: Glorot uniform,
@@ -59,6 +69,8 @@ class Dense(Layer):
     +-sqrt(glorot_factor / (fan_in + fan_out)); ``glorot_factor=None`` is
     scikit-learn's choice: 2 for 'logistic', 6 otherwise.
     """
+
+    _per_step = True  # on (T, F) samples: the same map at every step
 
     def __init__(self, units, activation=None, alpha=0.01, glorot_factor=None):
         self.units = units
@@ -71,7 +83,9 @@ class Dense(Layer):
             raise ValueError(f"Dense: units must be a positive integer, got {self.units!r}")
         act = self.activation or "identity"
         _check_activation(act, "Dense")
-        n_in, n_out = _prod(in_shape), int(self.units)
+        steps = self._per_step and len(in_shape) == 2
+        n_in = int(in_shape[1]) if steps else _prod(in_shape)
+        n_out = int(self.units)
         factor = self.glorot_factor
         if factor is None:
             factor = 2.0 if act == "logistic" else 6.0
@@ -84,8 +98,16 @@ class Dense(Layer):
             views["b"][...] = rng.uniform(-bound, bound, n_out)
 
         desc = {"kind": "dense", "activation": act, "act_param": float(self.alpha)}
-        return Built(desc, (n_out,), {"W": ((n_in, n_out), True), "b": ((n_out,), False)},
+        out = (int(in_shape[0]), n_out) if steps else (n_out,)
+        return Built(desc, out, {"W": ((n_in, n_out), True), "b": ((n_out,), False)},
                      init_params=init)
+
+
+class OutputDense(Dense):
+    """The estimators' output layer: a Dense over the whole sample, whatever
+    its shape (sequences included)."""
+
+    _per_step = False
 
 
 class Activation(Layer):
@@ -419,3 +441,92 @@ class RandomZoom(_Augmentation):
         if self.width_factor is None:
             return {"zy": zy, "zoom_same": True}
         return {"zy": zy, "zx": _factor(self.width_factor, "width_factor", where)}
+
+
+class _Recurrent(Layer):
+    """A recurrent layer over (steps, features) samples; the cell, gates and
+    weight layouts are PyTorch's (see csrc/fnn_rnn_impl.h). Output: the last
+    step's hidden state (units,), or every step's (steps, units) with
+    ``return_sequences=True`` (to feed another recurrent layer, a per-step
+    Dense, or Flatten). Init: every tensor U(-1/sqrt(units), 1/sqrt(units)),
+    PyTorch's default."""
+
+    _gates = 1
+
+    def _cell(self):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def build(self, in_shape):
+        where = type(self).__name__
+        cell = self._cell()
+        if not isinstance(self.units, numbers.Integral) or isinstance(self.units, bool) \
+                or self.units < 1:
+            raise ValueError(f"{where}: units must be a positive integer, got {self.units!r}")
+        if len(in_shape) != 2:
+            hint = (" (the layer before returns only its last state: give it "
+                    "return_sequences=True)" if len(in_shape) == 1 else "")
+            raise ValueError(f"{where} takes samples of shape (steps, features), got "
+                             f"{tuple(in_shape)}{hint}: give X as (n_samples, steps, features), "
+                             "or flat with input_shape=(steps, features)")
+        T, F = (int(s) for s in in_shape)
+        H = int(self.units)
+        GH = self._gates * H
+        bound = 1.0 / np.sqrt(H)
+        shapes = {"weight_ih": (GH, F), "weight_hh": (GH, H), "bias_ih": (GH,),
+                  "bias_hh": (GH,)}
+
+        def init(rng, views):
+            for name, shape in shapes.items():  # PyTorch's order
+                views[name][...] = rng.uniform(-bound, bound, shape)
+
+        desc = {"kind": "rnn", "cell": cell, "units": H,
+                "return_sequences": bool(self.return_sequences)}
+        out = (T, H) if self.return_sequences else (H,)
+        return Built(desc, out, {n: (s, n.startswith("weight")) for n, s in shapes.items()},
+                     init_params=init)
+
+
+class SimpleRNN(_Recurrent):
+    """Elman recurrent layer (PyTorch's nn.RNN):
+    ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, ``activation`` 'tanh' or
+    'relu', from h = 0."""
+
+    def __init__(self, units, activation="tanh", return_sequences=False):
+        self.units = units
+        self.activation = activation
+        self.return_sequences = return_sequences
+
+    def _cell(self):
+        if self.activation not in ("tanh", "relu"):
+            raise ValueError(f"SimpleRNN: activation must be 'tanh' or 'relu', got "
+                             f"{self.activation!r}")
+        return "rnn_" + self.activation
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory (PyTorch's nn.LSTM): gates i, f, g, o in that
+    order, ``c' = f c + i g``, ``h' = o tanh(c')``, from h = c = 0."""
+
+    _gates = 4
+
+    def __init__(self, units, return_sequences=False):
+        self.units = units
+        self.return_sequences = return_sequences
+
+    def _cell(self):
+        return "lstm"
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (PyTorch's nn.GRU): gates r, z, n in that order,
+    the reset gate inside the candidate: ``n = tanh(W_in x + b_in + r (W_hn h
+    + b_hn))``, ``h' = (1 - z) n + z h``, from h = 0."""
+
+    _gates = 3
+
+    def __init__(self, units, return_sequences=False):
+        self.units = units
+        self.return_sequences = return_sequences
+
+    def _cell(self):
+        return "gru"

@@ -23,6 +23,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from fastnn.layers import Dense
+from fastnn.layers._layers import OutputDense
 from fastnn.nn._engine import Engine
 from fastnn.nn._network import Network
 from fastnn.optimizers import (
@@ -182,7 +183,7 @@ class BaseNetwork:
         return Network(specs, in_shape, loss, frozen=frozen)
 
     def _output_spec(self, n_outputs):
-        return Dense(n_outputs)
+        return OutputDense(n_outputs)
 
     def _frozen_layers(self, n_layers):
         return ()
