@@ -132,8 +132,15 @@ static FNN_ALWAYS_INLINE real_t FNN_SFX(fnn_rnn_exp_neg)(real_t x)
     typedef int64_t bits_t;
     const int mant = 52, bias = 1023;
 #endif
-    const real_t under = x < lo ? (real_t)0 : (real_t)1;
-    x = x < lo ? lo : x;
+    /* x clamped to lo by a select on the bits: a select of the value itself
+     * keeps GCC from vectorising the loop */
+    const real_t under = x >= lo ? (real_t)1 : (real_t)0;
+    bits_t xb, lb;
+    memcpy(&xb, &x, sizeof xb);
+    memcpy(&lb, &lo, sizeof lb);
+    const bits_t keep = -(bits_t)(x >= lo);
+    xb = (xb & keep) | (lb & ~keep);
+    memcpy(&x, &xb, sizeof x);
     const real_t t = x * (real_t)1.4426950408889634 + shifter;
     const real_t n = t - shifter; /* round(x / ln 2) */
     const real_t r = (x - n * ln2_hi) - n * ln2_lo;
@@ -182,6 +189,45 @@ static FNN_ALWAYS_INLINE real_t FNN_SFX(fnn_rnn_tanh)(real_t x)
     return x < 0 ? -y : y;
 }
 
+/* LSTM's gates and state for one row; `first` (step 0: no cp) is a
+ * constant where this is inlined: two branch-free loops */
+static FNN_ALWAYS_INLINE void FNN_SFX(fnn_rnn_lstm_step)(fnn_int H, int first,
+                                                         real_t *restrict z,
+                                                         const real_t *restrict cp,
+                                                         real_t *restrict c, real_t *restrict h)
+{
+    #pragma omp simd
+    for (fnn_int j = 0; j < H; ++j) {
+        const real_t ig = FNN_SFX(fnn_rnn_sigmoid)(z[j]);
+        const real_t fg = FNN_SFX(fnn_rnn_sigmoid)(z[H + j]);
+        const real_t gg = FNN_SFX(fnn_rnn_tanh)(z[2 * H + j]);
+        const real_t og = FNN_SFX(fnn_rnn_sigmoid)(z[3 * H + j]);
+        const real_t cv = (first ? (real_t)0 : fg * cp[j]) + ig * gg;
+        z[j] = ig; z[H + j] = fg; z[2 * H + j] = gg; z[3 * H + j] = og;
+        c[j] = cv;
+        h[j] = og * FNN_SFX(fnn_rnn_tanh)(cv);
+    }
+}
+
+/* GRU's gates and state for one row; step 0 (`first`) has no hp */
+static FNN_ALWAYS_INLINE void FNN_SFX(fnn_rnn_gru_step)(fnn_int H, int first,
+                                                        real_t *restrict z,
+                                                        const real_t *restrict hw,
+                                                        const real_t *restrict bhn,
+                                                        const real_t *restrict hp,
+                                                        real_t *restrict h)
+{
+    #pragma omp simd
+    for (fnn_int j = 0; j < H; ++j) {
+        const real_t r = FNN_SFX(fnn_rnn_sigmoid)(z[j] + hw[j]);
+        const real_t u = FNN_SFX(fnn_rnn_sigmoid)(z[H + j] + hw[H + j]);
+        const real_t hn = hw[2 * H + j] + bhn[j];
+        const real_t nn = FNN_SFX(fnn_rnn_tanh)(z[2 * H + j] + r * hn);
+        z[j] = r; z[H + j] = u; z[2 * H + j] = nn; z[3 * H + j] = hn;
+        h[j] = first ? nn - u * nn : nn + u * (hp[j] - nn);
+    }
+}
+
 /* one step's gates for n rows: z rows (ldz apart) hold the pre-activations
  * (LSTM, SimpleRNN: both projections added; GRU: the input one, hw rows the
  * W_hh h + b_hh of all three gates); cp, hp the previous c, h rows (NULL at
@@ -198,29 +244,15 @@ static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_rnn_cell_forward))(
         real_t *zi = z + i * ldz, *hi = h + i * ldh;
         const fnn_int o = i * lds;
         if (cell == FNN_CELL_LSTM) {
-            real_t *ci = c + o;
-            #pragma omp simd
-            for (fnn_int j = 0; j < H; ++j) {
-                const real_t ig = FNN_SFX(fnn_rnn_sigmoid)(zi[j]);
-                const real_t fg = FNN_SFX(fnn_rnn_sigmoid)(zi[H + j]);
-                const real_t gg = FNN_SFX(fnn_rnn_tanh)(zi[2 * H + j]);
-                const real_t og = FNN_SFX(fnn_rnn_sigmoid)(zi[3 * H + j]);
-                const real_t cv = (cp ? fg * cp[o + j] : (real_t)0) + ig * gg;
-                zi[j] = ig; zi[H + j] = fg; zi[2 * H + j] = gg; zi[3 * H + j] = og;
-                ci[j] = cv;
-                hi[j] = og * FNN_SFX(fnn_rnn_tanh)(cv);
-            }
+            if (cp)
+                FNN_SFX(fnn_rnn_lstm_step)(H, 0, zi, cp + o, c + o, hi);
+            else
+                FNN_SFX(fnn_rnn_lstm_step)(H, 1, zi, NULL, c + o, hi);
         } else if (cell == FNN_CELL_GRU) {
-            const real_t *wi = hw + i * 3 * H;
-            #pragma omp simd
-            for (fnn_int j = 0; j < H; ++j) {
-                const real_t r = FNN_SFX(fnn_rnn_sigmoid)(zi[j] + wi[j]);
-                const real_t u = FNN_SFX(fnn_rnn_sigmoid)(zi[H + j] + wi[H + j]);
-                const real_t hn = wi[2 * H + j] + bhn[j];
-                const real_t nn = FNN_SFX(fnn_rnn_tanh)(zi[2 * H + j] + r * hn);
-                zi[j] = r; zi[H + j] = u; zi[2 * H + j] = nn; zi[3 * H + j] = hn;
-                hi[j] = hp ? nn + u * (hp[o + j] - nn) : nn - u * nn;
-            }
+            if (hp)
+                FNN_SFX(fnn_rnn_gru_step)(H, 0, zi, hw + i * 3 * H, bhn, hp + o, hi);
+            else
+                FNN_SFX(fnn_rnn_gru_step)(H, 1, zi, hw + i * 3 * H, bhn, NULL, hi);
         } else if (cell == FNN_CELL_RNN_RELU) {
             #pragma omp simd
             for (fnn_int j = 0; j < H; ++j) hi[j] = zi[j] = zi[j] > 0 ? zi[j] : (real_t)0;
@@ -239,6 +271,47 @@ FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_rnn_cell_forward),
                    fnn_int ldq),
                   (cell, n, H, z, ldz, hw, bhn, cp, hp, c, lds, h, ldh, hq, ldq))
 
+static FNN_ALWAYS_INLINE void FNN_SFX(fnn_rnn_lstm_back)(fnn_int H, int first,
+                                                         real_t *restrict z,
+                                                         const real_t *restrict c,
+                                                         const real_t *restrict cp,
+                                                         real_t *restrict dh,
+                                                         real_t *restrict dc)
+{
+    #pragma omp simd
+    for (fnn_int j = 0; j < H; ++j) {
+        const real_t ig = z[j], fg = z[H + j], gg = z[2 * H + j], og = z[3 * H + j];
+        const real_t tc = FNN_SFX(fnn_rnn_tanh)(c[j]);
+        const real_t d = dh[j];
+        const real_t dct = dc[j] + d * og * ((real_t)1 - tc * tc);
+        const real_t cpj = first ? (real_t)0 : cp[j];
+        z[j] = dct * gg * ig * ((real_t)1 - ig);
+        z[H + j] = dct * cpj * fg * ((real_t)1 - fg);
+        z[2 * H + j] = dct * ig * ((real_t)1 - gg * gg);
+        z[3 * H + j] = d * tc * og * ((real_t)1 - og);
+        dc[j] = dct * fg;
+        dh[j] = 0;
+    }
+}
+
+static FNN_ALWAYS_INLINE void FNN_SFX(fnn_rnn_gru_back)(fnn_int H, int first,
+                                                        real_t *restrict z,
+                                                        const real_t *restrict hp,
+                                                        real_t *restrict dh)
+{
+    #pragma omp simd
+    for (fnn_int j = 0; j < H; ++j) {
+        const real_t r = z[j], u = z[H + j], nn = z[2 * H + j], hn = z[3 * H + j];
+        const real_t d = dh[j], hpj = first ? (real_t)0 : hp[j];
+        const real_t dn = d * ((real_t)1 - u) * ((real_t)1 - nn * nn);
+        z[j] = dn * hn * r * ((real_t)1 - r);
+        z[H + j] = d * (hpj - nn) * u * ((real_t)1 - u);
+        z[2 * H + j] = dn;
+        z[3 * H + j] = dn * r;
+        dh[j] = d * u;
+    }
+}
+
 /* one step backward for n rows: dh (n x H) is d loss / d h of the step, dc
  * (LSTM, n x H) the carried d loss / d c; the activated gates in z become
  * the gradients at their pre-activations (GRU: the fourth block the gradient
@@ -254,33 +327,15 @@ static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_rnn_cell_backward))(
         real_t *zi = z + i * ldz, *dhi = dh + i * H;
         const fnn_int o = i * ldh;
         if (cell == FNN_CELL_LSTM) {
-            real_t *dci = dc + i * H;
-            #pragma omp simd
-            for (fnn_int j = 0; j < H; ++j) {
-                const real_t ig = zi[j], fg = zi[H + j], gg = zi[2 * H + j], og = zi[3 * H + j];
-                const real_t tc = FNN_SFX(fnn_rnn_tanh)(c[o + j]);
-                const real_t d = dhi[j];
-                const real_t dct = dci[j] + d * og * ((real_t)1 - tc * tc);
-                const real_t cpj = cp ? cp[o + j] : (real_t)0;
-                zi[j] = dct * gg * ig * ((real_t)1 - ig);
-                zi[H + j] = dct * cpj * fg * ((real_t)1 - fg);
-                zi[2 * H + j] = dct * ig * ((real_t)1 - gg * gg);
-                zi[3 * H + j] = d * tc * og * ((real_t)1 - og);
-                dci[j] = dct * fg;
-                dhi[j] = 0;
-            }
+            if (cp)
+                FNN_SFX(fnn_rnn_lstm_back)(H, 0, zi, c + o, cp + o, dhi, dc + i * H);
+            else
+                FNN_SFX(fnn_rnn_lstm_back)(H, 1, zi, c + o, NULL, dhi, dc + i * H);
         } else if (cell == FNN_CELL_GRU) {
-            #pragma omp simd
-            for (fnn_int j = 0; j < H; ++j) {
-                const real_t r = zi[j], u = zi[H + j], nn = zi[2 * H + j], hn = zi[3 * H + j];
-                const real_t d = dhi[j], hpj = hp ? hp[o + j] : (real_t)0;
-                const real_t dn = d * ((real_t)1 - u) * ((real_t)1 - nn * nn);
-                zi[j] = dn * hn * r * ((real_t)1 - r);
-                zi[H + j] = d * (hpj - nn) * u * ((real_t)1 - u);
-                zi[2 * H + j] = dn;
-                zi[3 * H + j] = dn * r;
-                dhi[j] = d * u;
-            }
+            if (hp)
+                FNN_SFX(fnn_rnn_gru_back)(H, 0, zi, hp + o, dhi);
+            else
+                FNN_SFX(fnn_rnn_gru_back)(H, 1, zi, NULL, dhi);
         } else if (cell == FNN_CELL_RNN_RELU) {
             #pragma omp simd
             for (fnn_int j = 0; j < H; ++j) {
