@@ -95,6 +95,9 @@ typedef struct {
     const fnn_optim *opt;
     double lr, alpha;         /* learning rate, L2 */
     double value_scale;       /* scales the reported data loss */
+    double clip_norm;         /* > 0: the batch gradient's global L2 norm is
+                               * clipped to it before the L2 term and the
+                               * update (PyTorch's clip_grad_norm_); 0: off */
     int64_t t;                /* steps before the epoch; the epoch adds its own */
     uint64_t seed;            /* dropout masks */
 } fnn_epoch_step;
@@ -103,6 +106,10 @@ typedef struct {
  *     S_b = sum of its weights (its size without weights),
  *     gradient = d/dparams [ sum_i sw_i loss_i / S_b ], plus (alpha / S_b) W,
  *     one optimizer step at step count ++step->t,
+ * (with step->clip_norm > 0 the gradient of the loss is first scaled by
+ * min(1, clip_norm / (||gradient|| + 1e-6)), the norm over all trainable
+ * parameters, as PyTorch's clip_grad_norm_ before an optimizer whose
+ * weight_decay adds the L2 term),
  * and *loss_out = sum_b m_b (value_scale sum_i sw_i loss_i / S_b
  *                            + 0.5 alpha ||W||^2 / S_b) / n,
  * the epoch's loss as scikit-learn reports it (value_scale is 1/n_outputs

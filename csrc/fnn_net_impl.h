@@ -13,6 +13,7 @@ typedef struct {
     real_t *swb;      /* gathered weights */
     real_t *d0, *d1;  /* ping-pong gradients, batch x the widest layer side */
     double *ssq;      /* per update chunk: sum of squares of its decayed entries */
+    double *gsq;      /* per update chunk: sum of squares of its gradient (clipping) */
 } FNN_SFX(fnn_net_ws);
 
 /* Carves `base` (NULL: only measures); returns the bytes used. Prediction
@@ -41,13 +42,14 @@ static size_t FNN_SFX(fnn_net_layout)(const fnn_net *net, fnn_int B, int trainin
     if (ws) { ws->act = act; ws->saved = saved; ws->saved_int = saved_int; ws->scratch = scratch; }
     real_t *xb = NULL, *yb = NULL, *swb = NULL, *d0 = NULL, *d1 = NULL;
     double *ssq = NULL;
-    FNN_CARVE(ssq, double, training ? fnn_net_update_chunks(net) : 0);
+    FNN_CARVE(ssq, double, training ? 2 * fnn_net_update_chunks(net) : 0);
     FNN_CARVE(xb, real_t, T * net->layers[0].in_size);
     FNN_CARVE(yb, real_t, T * ky);
     FNN_CARVE(swb, real_t, T);
     FNN_CARVE(d0, real_t, T * widest);
     FNN_CARVE(d1, real_t, T * widest);
-    if (ws) { ws->xb = xb; ws->yb = yb; ws->swb = swb; ws->d0 = d0; ws->d1 = d1; ws->ssq = ssq; }
+    if (ws) { ws->xb = xb; ws->yb = yb; ws->swb = swb; ws->d0 = d0; ws->d1 = d1; ws->ssq = ssq;
+              ws->gsq = ssq ? ssq + fnn_net_update_chunks(net) : NULL; }
     for (int l = 0; l < L; ++l) {
         const fnn_layer *Ly = &net->layers[l];
         const fnn_layer_ops *ops = fnn_layer_ops_of(Ly);
@@ -306,9 +308,11 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
     real_t *stats = bufs->stats;
     const fnn_optim *opt = step->opt;
     const double lr = step->lr, alpha = step->alpha, value_scale = step->value_scale;
+    const double clip = step->clip_norm;
     const uint64_t seed = step->seed;
     if (fnn_net_check(net) != FNN_OK || batch < 1 || n < 1 || !perm) return FNN_EINVAL;
     if (fnn_optim_state_per_param(opt->kind) == 0 || step->t < 0) return FNN_EINVAL;
+    if (!(clip >= 0.0)) return FNN_EINVAL;
     if (work_size < FNN_SFX(fnn_net_workspace)(net, batch, 1, n_threads)) return FNN_EWORK;
     const int nt = fnn_net_team_size(net, fnn_min_i(batch, n), n_threads);
     FNN_SFX(fnn_net_ws) ws;
@@ -353,6 +357,21 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
                                    1.0 / Sb, fnn_hash64(seed, (uint64_t)(t0 + steps)), 1, grad,
                                    NULL, &loss, &status, &ws, blas, tid, T);
             if (status != FNN_OK) break; /* read after the batch's barriers: all agree */
+            /* clip_grad_norm_: every thread sums the chunks' parts in chunk order */
+            double coef = 1.0;
+            if (clip > 0.0) {
+                for (fnn_int c = tid; c < n_chunks; c += T) {
+                    const fnn_int c0 = c * FNN_NET_UPDATE_CHUNK;
+                    const fnn_int c1 = fnn_min_i(net->n_train, c0 + FNN_NET_UPDATE_CHUNK);
+                    double part = 0.0;
+                    for (fnn_int i = c0; i < c1; ++i) part += (double)grad[i] * (double)grad[i];
+                    ws.gsq[c] = part;
+                }
+                FNN_BARRIER();
+                double g2 = 0.0;
+                for (fnn_int c = 0; c < n_chunks; ++c) g2 += ws.gsq[c];
+                coef = fmin(1.0, clip / (sqrt(g2) + 1e-6));
+            }
             /* the update (see FNN_NET_UPDATE_CHUNK) also measures ||W||^2 at the
              * weights this batch used */
             for (;;) {
@@ -363,6 +382,10 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
                 const fnn_int c0 = c * FNN_NET_UPDATE_CHUNK;
                 double part = 0.0;
                 const fnn_int c1 = fnn_min_i(net->n_train, c0 + FNN_NET_UPDATE_CHUNK);
+                if (coef < 1.0) {
+                    const real_t k = (real_t)coef;
+                    for (fnn_int i = c0; i < c1; ++i) grad[i] *= k;
+                }
                 FNN_SFX(fnn_optim_range)(opt, c0, c1, net->n_train, net->n_decay, alpha / Sb, lr,
                                          t0 + steps + 1, params, grad, state, &part, 1);
                 ws.ssq[c] = part;

@@ -193,7 +193,12 @@ def test_pytorch_weights_give_pytorchs_outputs(cell):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
-def test_one_sgd_step_matches_pytorch(cell):
+@pytest.mark.parametrize("clip_norm, alpha, batch", [(None, 0.0, 16), (0.05, 0.0, 16),
+                                                     (0.05, 0.3, 8), (1e3, 0.3, 8)])
+def test_sgd_steps_match_pytorch(cell, clip_norm, alpha, batch):
+    """SGD steps as PyTorch's, clipping by clip_grad_norm_ over all
+    parameters before the update, L2 (on the weight matrices only, alpha /
+    batch) as the optimizer's weight_decay after it."""
     torch, m = _torch_module(cell, 3, 4, 1)
     head = torch.nn.Linear(4, 3).double()
     rng = np.random.RandomState(1)
@@ -201,17 +206,29 @@ def test_one_sgd_step_matches_pytorch(cell):
     y = np.arange(16) % 3
     lr = 0.1
     params = list(m.parameters()) + list(head.parameters())
-    opt = torch.optim.SGD(params, lr=lr)
+    weights = [p for n, p in list(m.named_parameters()) + list(head.named_parameters())
+               if "weight" in n]
+    biases = [p for n, p in list(m.named_parameters()) + list(head.named_parameters())
+              if "bias" in n]
+    opt = torch.optim.SGD([{"params": weights, "weight_decay": alpha / batch},
+                           {"params": biases, "weight_decay": 0.0}], lr=lr)
     init = [_torch_weights(m), {"W": head.weight.detach().numpy().T.copy(),
                                 "b": head.bias.detach().numpy().copy()}]
-    out = head(m(torch.from_numpy(X))[0][:, -1])
-    loss = torch.nn.functional.cross_entropy(out, torch.from_numpy(y))
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
+    norms = []
+    for b0 in range(0, 16, batch):
+        out = head(m(torch.from_numpy(X[b0:b0 + batch]))[0][:, -1])
+        loss = torch.nn.functional.cross_entropy(out, torch.from_numpy(y[b0:b0 + batch]))
+        opt.zero_grad()
+        loss.backward()
+        if clip_norm is not None:
+            norms.append(float(torch.nn.utils.clip_grad_norm_(params, clip_norm)))
+        opt.step()
+    if clip_norm == 0.05:
+        assert min(norms) > 2 * clip_norm  # the clipping acted
     clf = NeuralNetClassifier([_layer(cell, 4, False)], init=init, max_iter=1, solver="sgd",
-                              momentum=0.0, alpha=0.0, learning_rate_init=lr, batch_size=16,
-                              shuffle=False, random_state=0)
+                              momentum=0.0, alpha=alpha, learning_rate_init=lr,
+                              batch_size=batch, shuffle=False, random_state=0,
+                              clip_norm=clip_norm)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
@@ -219,6 +236,7 @@ def test_one_sgd_step_matches_pytorch(cell):
     for name, arr in _torch_weights(m).items():
         np.testing.assert_allclose(w[0][name], arr, rtol=0, atol=1e-9)
     np.testing.assert_allclose(w[1]["W"], head.weight.detach().numpy().T, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(w[1]["b"], head.bias.detach().numpy(), rtol=0, atol=1e-9)
 
 
 # ---------------------------------------------------------------- bad input

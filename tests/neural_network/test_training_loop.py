@@ -6,13 +6,15 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, load_iris, make_classification, make_regression
+from sklearn.datasets import (
+    load_diabetes, load_digits, load_iris, make_classification, make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import (
-    LinearRegression, LogisticRegression, MLPClassifier, NeuralNetClassifier,
+    LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor, NeuralNetClassifier,
 )
 from fastnn.layers import Activation, BatchNorm, Dense
 
@@ -156,3 +158,53 @@ def test_every_layer_frozen_warns():
     X, y = load_iris(return_X_y=True)
     with pytest.warns(UserWarning, match="every layer with weights is frozen"):
         NeuralNetClassifier([Dense(4)], freeze=[0, 1], max_iter=2).fit(X, y)
+
+
+def test_clip_norm_tames_a_diverging_fit_and_a_large_one_changes_nothing():
+    X, y = load_diabetes(return_X_y=True)
+    kw = dict(solver="sgd", learning_rate_init=50.0, momentum=0.0, max_iter=20,
+              random_state=0, hidden_layer_sizes=(8,))
+    with pytest.raises(ValueError, match="diverged|non-finite"):
+        MLPRegressor(**kw).fit(X, y * 1e3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # each step moves the weights by at most lr * clip_norm
+        clipped = MLPRegressor(clip_norm=1e-3, **kw).fit(X, y * 1e3)
+        assert np.all(np.isfinite(clipped.loss_curve_))
+        assert clipped.loss_curve_[-1] < clipped.loss_curve_[0]
+        kw.update(learning_rate_init=1e-3, n_threads=2)
+        # a norm no gradient reaches: the same steps, bit for bit
+        a = MLPRegressor(clip_norm=1e12, **kw).fit(X, y)
+        b = MLPRegressor(**kw).fit(X, y)
+        for ca, cb in zip(a.coefs_, b.coefs_):
+            np.testing.assert_array_equal(ca, cb)
+
+
+def test_clip_norm_over_many_update_chunks_does_not_depend_on_threads():
+    """The norm is summed over every trainable parameter (here 3 of the
+    update's chunks), float32 and float64, on one thread or two."""
+    X, y = load_digits(return_X_y=True)
+    for dtype, tol in (("float64", 1e-10), ("float32", 2e-4)):
+        fits = []
+        for nt in (1, 2):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fits.append(MLPClassifier(hidden_layer_sizes=(100, 100), max_iter=3,
+                                          solver="sgd", learning_rate_init=0.5,
+                                          clip_norm=0.1, random_state=0, dtype=dtype,
+                                          n_threads=nt).fit(X, y))
+        assert fits[0].coefs_[0].dtype == np.dtype(dtype)
+        for ca, cb in zip(fits[0].coefs_, fits[1].coefs_):
+            np.testing.assert_allclose(ca, cb, rtol=0, atol=tol)
+    assert fits[0].loss_curve_[-1] < 0.5 * fits[0].loss_curve_[0]
+    # the same steps without clipping diverge
+    with pytest.raises(ValueError, match="diverged"):
+        MLPClassifier(hidden_layer_sizes=(100, 100), max_iter=3, solver="sgd",
+                      learning_rate_init=0.5, random_state=0, n_threads=1).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, np.nan, np.inf, "1", True])
+def test_bad_clip_norm_is_named(bad):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="clip_norm must be a real number in \\(0, inf\\)"):
+        NeuralNetClassifier([Dense(4)], clip_norm=bad, max_iter=2).fit(X, y)

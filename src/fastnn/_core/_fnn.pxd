@@ -249,7 +249,7 @@ cdef extern from "fnn_net.h" nogil:
         double *stats
     ctypedef struct fnn_epoch_step:
         const fnn_optim *opt
-        double lr, alpha, value_scale
+        double lr, alpha, value_scale, clip_norm
         int64_t t
         uint64_t seed
     int fnn_net_epoch_f32(const fnn_net *net, const fnn_epoch_data_f32 *data,

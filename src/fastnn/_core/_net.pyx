@@ -92,15 +92,19 @@ class EpochStep:
     (fastnn._core._optim.UpdateRule) over its ``state`` (the rule's
     per-parameter state, in the parameters' dtype), the learning rate ``lr``,
     the step count ``t`` (the epoch advances it), ``batch_size``, the L2
-    strength ``alpha``, ``value_scale`` (reported losses are scaled by it) and
-    dropout's ``seed``."""
+    strength ``alpha``, ``value_scale`` (reported losses are scaled by it),
+    dropout's ``seed`` and ``clip_norm`` (None or 0: no clipping; else the
+    batch gradient's global norm is clipped to it before each update)."""
 
-    __slots__ = ("rule", "state", "lr", "t", "batch_size", "alpha", "value_scale", "seed")
+    __slots__ = ("rule", "state", "lr", "t", "batch_size", "alpha", "value_scale", "seed",
+                 "clip_norm")
 
-    def __init__(self, rule, state, lr, t, batch_size, alpha=0.0, value_scale=1.0, seed=0):
+    def __init__(self, rule, state, lr, t, batch_size, alpha=0.0, value_scale=1.0, seed=0,
+                 clip_norm=None):
         self.rule, self.state, self.lr, self.t = rule, state, lr, t
         self.batch_size, self.alpha, self.value_scale, self.seed = (batch_size, alpha,
                                                                     value_scale, seed)
+        self.clip_norm = clip_norm
 
 
 cdef class Net:
@@ -336,6 +340,9 @@ cdef class Net:
         c_step.opt = &rule.c
         c_step.lr, c_step.alpha, c_step.value_scale = step.lr, step.alpha, step.value_scale
         c_step.t, c_step.seed = step.t, step.seed
+        c_step.clip_norm = 0.0 if step.clip_norm is None else step.clip_norm
+        if not c_step.clip_norm >= 0.0:
+            raise ValueError(f"clip_norm must be None or >= 0, got {step.clip_norm!r}")
         cdef fnn_epoch_data_f32 d32
         cdef fnn_epoch_data_f64 d64
         cdef fnn_epoch_bufs_f32 b32

@@ -101,6 +101,8 @@ class BaseNetwork:
         if not (self.n_iter_no_change == np.inf):
             _check_int("n_iter_no_change", self.n_iter_no_change, 1)
         _check_int("max_fun", self.max_fun, 1)
+        if self.clip_norm is not None:
+            _check_real("clip_norm", self.clip_norm, 0, low_open=True)
         bs = self.batch_size
         if not (bs is None or bs == "auto" or (isinstance(bs, numbers.Integral) and
                                                 not isinstance(bs, bool) and bs >= 1)):
@@ -374,7 +376,8 @@ class BaseNetwork:
         # a new optimizer per fit, as scikit-learn's (partial_fit continues one)
         hist = self._engine.fit_epochs(
             Xf, Yf, sw, self.alpha, opt, schedule, samples_seen=self.t_,
-            incremental=incremental, restore_best=watch, n_samples=n, rows=rows,
+            incremental=incremental, restore_best=watch, clip_norm=self.clip_norm,
+            n_samples=n, rows=rows,
             batch_size=bs, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=n_iter_no_change, shuffle=self.shuffle, rng=self._random_state,
             verbose=self.verbose, validate=validate, early_stopping=watch)

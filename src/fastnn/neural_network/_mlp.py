@@ -6,8 +6,10 @@ same meaning and default. Extras (new names, off by default): solvers
 'rmsprop', 'adagrad', 'adadelta' or an optimizer object; schedule objects as
 ``learning_rate``; ``dropout`` (rate after each hidden activation);
 ``batch_norm`` (BatchNorm between each hidden Dense and its activation);
-activations 'leaky_relu' and 'elu'; ``class_weight``; ``n_threads``;
-``dtype``; ``fit(..., validation_data=(X_val, y_val[, sw_val]))``.
+activations 'leaky_relu' and 'elu'; ``class_weight``; ``clip_norm`` (the
+first-order solvers clip each batch gradient's global L2 norm to it before
+the L2 term and the update, as PyTorch's ``clip_grad_norm_``; None: off);
+``n_threads``; ``dtype``; ``fit(..., validation_data=(X_val, y_val[, sw_val]))``.
 """
 import numbers
 
@@ -72,8 +74,8 @@ class MLPClassifier(ClassifierMixin, _MLPLayers, ClassifierMixinNetwork, BaseEst
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, class_weight=None, n_threads=None,
-                 dtype=None):
+                 dropout=0.0, batch_norm=False, class_weight=None, clip_norm=None,
+                 n_threads=None, dtype=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -97,7 +99,8 @@ class MLPRegressor(RegressorMixin, _MLPLayers, RegressorMixinNetwork, BaseEstima
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, n_threads=None, dtype=None):
+                 dropout=0.0, batch_norm=False, clip_norm=None, n_threads=None,
+                 dtype=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):

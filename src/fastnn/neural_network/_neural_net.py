@@ -137,7 +137,10 @@ _COMMON_DOC = """
     ``layers`` (list of fastnn.layers; default one Dense(100, 'relu')),
     ``input_shape`` (per-sample shape when X comes flat), ``init`` (a fitted
     fastnn network estimator, or per-layer dicts of arrays, None to skip a
-    layer) and ``freeze`` (indices of layers that keep their weights).
+    layer), ``freeze`` (indices of layers that keep their weights) and
+    ``clip_norm`` (the first-order solvers clip each batch gradient's global
+    L2 norm to it before the L2 term and the update, as PyTorch's
+    ``clip_grad_norm_``; None, the default: no clipping).
 """
 
 
@@ -151,7 +154,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetLayers, ClassifierMixinNetw
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 class_weight=None, n_threads=None, dtype=None):
+                 class_weight=None, clip_norm=None, n_threads=None,
+                 dtype=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -172,7 +176,8 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetLayers, RegressorMixinNetwork
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, n_threads=None, dtype=None):
+                 n_iter_no_change=10, max_fun=15000, clip_norm=None, n_threads=None,
+                 dtype=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):

@@ -150,7 +150,7 @@ class Engine:
 
     # ---------------------------------------------------------- mini-batch
     def fit_epochs(self, X, Y, sw, alpha, optimizer, schedule, *, samples_seen,
-                   incremental=False, restore_best=False, **train_args):
+                   incremental=False, restore_best=False, clip_norm=None, **train_args):
         """The compiled first-order fit (fastnn.nn._trainer.train's
         ``train_args``) in place on the parameters, continuing the engine's
         history. A new optimizer state per fit, as scikit-learn's: its first
@@ -158,7 +158,8 @@ class Engine:
         from ``samples_seen``; ``incremental`` (partial_fit) continues the
         state of the previous call instead. With ``restore_best`` the best
         validation epoch's parameters and running statistics are put back.
-        Returns the history."""
+        ``clip_norm``: clip each batch gradient's global norm to it (None:
+        no clipping). Returns the history."""
         if self.opt_state is None or not incremental:
             self.opt_state = _trainer.OptimizerState(
                 optimizer._update_rule(), self.network.n_params, self.params.dtype,
@@ -166,7 +167,7 @@ class Engine:
             self.opt_state.samples_seen = samples_seen
         self.history.best_params = self.history.best_stats = None
         self.opt_state, hist = _trainer.train(
-            self.epoch_model(X, Y, sw, alpha), self.params, optimizer, schedule,
+            self.epoch_model(X, Y, sw, alpha, clip_norm), self.params, optimizer, schedule,
             opt_state=self.opt_state, history=self.history, incremental=incremental,
             **train_args)
         if restore_best and hist.best_params is not None:
@@ -177,9 +178,9 @@ class Engine:
             self.work = None
         return hist
 
-    def epoch_model(self, X, Y, sw, alpha):
+    def epoch_model(self, X, Y, sw, alpha, clip_norm=None):
         """The trainer's view of this network on one data set."""
-        return EpochModel(self, X, Y, sw, alpha)
+        return EpochModel(self, X, Y, sw, alpha, clip_norm)
 
 
 class EpochModel:
@@ -192,8 +193,9 @@ class EpochModel:
     # this many rows (a training batch, when larger), in the epochs' workspace
     REFERENCE_ROWS = 64
 
-    def __init__(self, engine, X, y, sw, alpha):
+    def __init__(self, engine, X, y, sw, alpha, clip_norm=None):
         self.engine = engine
+        self.clip_norm = clip_norm
         self.net = engine.net
         self.n_params = self.net.n_params
         self.X, self.y, self.sw = X, y, sw
@@ -220,7 +222,7 @@ class EpochModel:
     def epoch(self, perm, batch_size, opt, params, grad):
         e = self.engine
         step = EpochStep(opt.rule, opt.state, opt.lr, opt.t, batch_size, self.alpha,
-                         e.value_scale, e.seed)
+                         e.value_scale, e.seed, self.clip_norm)
         work = e.workspace(self.net.workspace_size(min(batch_size, len(perm)), params.dtype,
                                                    True, e.n_threads))
         loss = self.net.epoch(self.X, self.y, self.sw, perm, params, grad, self.stats, step,
