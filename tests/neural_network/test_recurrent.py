@@ -262,17 +262,128 @@ def test_bad_input_names_the_layer():
         clf.predict(np.full((2, 3, 2), np.nan))
 
 
+def _memory_task(n, seed=0, T=10):
+    """The label is the sign of the first of T standard-normal steps: only a
+    layer that carries it through T - 1 steps of noise can tell."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, T, 1)
+    return X, (X[:, 0, 0] > 0).astype(int)
+
+
+def _digit_sequences():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).reshape(-1, 8, 8)  # 8 steps of 8 pixels (one row per step)
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.mark.parametrize("layer", [LSTM, GRU])
+def test_digits_as_sequences(layer):
+    Xtr, Xte, ytr, yte = _digit_sequences()
+    clf = NeuralNetClassifier([layer(64)], max_iter=30, learning_rate_init=0.01,
+                              batch_size=64, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(Xtr, ytr)
+    assert clf.score(Xte, yte) >= 0.95
+
+
+def test_long_range_memory_gated_cells_remember_a_dense_net_cannot():
+    from fastnn import MLPClassifier
+
+    X, y = _memory_task(3000)
+    Xtr, Xte, ytr, yte = X[:2000], X[2000:], y[:2000], y[2000:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for layer in (LSTM, GRU):
+            clf = NeuralNetClassifier([layer(16)], max_iter=40, learning_rate_init=0.01,
+                                      batch_size=32, random_state=0).fit(Xtr, ytr)
+            assert clf.score(Xte, yte) >= 0.95, layer.__name__
+        dense = MLPClassifier((64,), max_iter=200, random_state=0).fit(Xtr[:, -1], ytr)
+    # chance is 0.5; 1000 test rows put 0.56 beyond four standard deviations
+    assert dense.score(Xte[:, -1], yte) < 0.56
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "rmsprop", "adagrad", "adadelta", "lbfgs"])
+def test_every_solver_trains_a_recurrent_net(solver):
+    X, y = _memory_task(600, seed=1, T=4)
+    lr = {"sgd": 0.1, "adagrad": 0.05, "adadelta": 1.0}.get(solver, 0.01)
+    clf = NeuralNetClassifier([GRU(8)], solver=solver, learning_rate_init=lr,
+                              max_iter=60, batch_size=32, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    if solver != "lbfgs":  # lbfgs keeps no per-epoch curve, as scikit-learn's
+        assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    assert clf.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("learning_rate", ["invscaling", "adaptive", "time", "step", "exp"])
+def test_schedules_with_recurrent_layers(learning_rate):
+    from fastnn.optimizers import ExponentialDecay, StepDecay, TimeBased
+
+    schedule = {"time": TimeBased(0.05), "step": StepDecay(0.5, 10),
+                "exp": ExponentialDecay(0.05)}.get(learning_rate, learning_rate)
+    X, y = _memory_task(600, seed=2, T=4)
+    clf = NeuralNetClassifier([LSTM(8)], solver="sgd", learning_rate=schedule,
+                              learning_rate_init=0.2, power_t=0.1, max_iter=40,
+                              batch_size=32, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.9
+
+
+def test_early_stopping_validation_data_class_weight_and_float32():
+    X, y = _memory_task(1200, seed=3, T=6)
+    Xtr, ytr, Xv, yv = X[:900], y[:900], X[900:], y[900:]
+    kw = dict(max_iter=60, learning_rate_init=0.01, batch_size=32, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # early stopping on a held-out fraction keeps the best scored model
+        es = NeuralNetClassifier([LSTM(12)], early_stopping=True, n_iter_no_change=5,
+                                 **kw).fit(Xtr, ytr)
+        assert es.n_iter_ < 60 and len(es.validation_scores_) == es.n_iter_
+        assert es.best_validation_score_ == max(es.validation_scores_) >= 0.9
+        # validation_data is scored every epoch and not trained on
+        vd = NeuralNetClassifier([GRU(12)], **kw).fit(Xtr, ytr, validation_data=(Xv, yv))
+        assert len(vd.validation_scores_) == vd.n_iter_
+        assert vd.validation_scores_[-1] == pytest.approx(vd.score(Xv, yv))
+        # class_weight is the sample weights it stands for
+        cw = NeuralNetClassifier([GRU(6)], class_weight={1: 3.0}, **kw).fit(Xtr[:300],
+                                                                           ytr[:300])
+        sw = NeuralNetClassifier([GRU(6)], **kw).fit(Xtr[:300], ytr[:300],
+                                                  sample_weight=np.where(ytr[:300] == 1,
+                                                                         3.0, 1.0))
+        for a, b in zip(cw.get_weights(), sw.get_weights()):
+            for name in a:
+                np.testing.assert_allclose(a[name], b[name], rtol=1e-9, atol=1e-12)
+        # float32 stays float32 and learns as float64 does
+        f32 = NeuralNetClassifier([LSTM(12)], dtype="float32", **kw).fit(Xtr, ytr)
+        assert f32.get_weights()[0]["weight_hh"].dtype == np.float32
+        assert f32.predict_proba(Xv).dtype == np.float32
+        assert f32.score(Xv, yv) >= 0.9
+
+
 def test_regressor_and_pickle():
     import pickle
 
     rng = np.random.RandomState(4)
-    X = rng.randn(300, 6, 2)
+    X = rng.randn(400, 6, 2)
     y = X[:, :, 0].sum(axis=1) * 0.3 + X[:, -1, 1]
     reg = NeuralNetRegressor([LSTM(16)], max_iter=200, random_state=0,
                              learning_rate_init=0.01)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.fit(X, y)
-    assert reg.score(X, y) > 0.9
+        reg.fit(X[:300], y[:300])
+    assert reg.score(X[300:], y[300:]) > 0.9  # held-out rows
     again = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(again.predict(X), reg.predict(X))
+    # the unpickled model trains on as the original does
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.partial_fit(X[:300], y[:300])
+        again.partial_fit(X[:300], y[:300])
     np.testing.assert_array_equal(again.predict(X), reg.predict(X))
