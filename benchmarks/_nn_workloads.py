@@ -199,6 +199,49 @@ def torch_lenet_epoch(X, y, batch_size):
     return _torch_adam_epoch(model, X, y, batch_size)
 
 
+# Recurrent classifiers: one LSTM or GRU layer on (T, F) sequences, its last
+# state into a Dense of the classes; Adam, shuffled batches.
+RNN_GATES = {"lstm": 4, "gru": 3}
+
+
+def sequence_data(n, T, F, k, dtype=np.float32, seed=0):
+    X, y = classification_data(n, T * F, k, dtype, seed)
+    return X.reshape(n, T, F), y
+
+
+def rnn_gemm_flops(n, T, F, H, cell):
+    """Multiply-adds x 2 of one epoch's recurrent GEMMs: the input and
+    recurrent projections forward, their weight gradients and the gradients
+    of the inputs and states."""
+    return 2.0 * 3 * n * T * RNN_GATES[cell] * H * (F + H)
+
+
+def fastnn_rnn_epoch(X, y, cell, units, batch_size, n_threads=None):
+    import fastnn
+    from fastnn.layers import GRU, LSTM
+
+    layer = LSTM(units) if cell == "lstm" else GRU(units)
+    est = fastnn.NeuralNetClassifier([layer], batch_size=batch_size, max_iter=1,
+                                     random_state=0, warm_start=True, n_threads=n_threads)
+    return _fastnn_warm_epoch(est, X, y)
+
+
+def torch_rnn_epoch(X, y, cell, units, batch_size):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            kind = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+            self.rnn = kind(X.shape[2], units, batch_first=True)
+            self.head = torch.nn.Linear(units, int(y.max()) + 1)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    return _torch_adam_epoch(Net(), X, y, batch_size)
+
+
 def conv_gemm_flops(m, C, F, k, P):
     """Multiply-adds x 2 of a convolution's forward, weight and input
     gradients on m samples."""

@@ -22,7 +22,7 @@ def main():
     from sklearn.preprocessing import StandardScaler
 
     import fastnn
-    from fastnn.layers import Activation, BatchNorm, Conv2D, Dense, Flatten, MaxPool2D
+    from fastnn.layers import GRU, LSTM, Activation, BatchNorm, Conv2D, Dense, Flatten, MaxPool2D
 
     fastnn.show_config()
     tasks = []
@@ -65,6 +65,13 @@ def main():
               Conv2D(32, 3, padding=1, activation="relu"), MaxPool2D(2), Flatten(),
               Dense(64, "relu")], input_shape=(1, 8, 8), max_iter=60,
              learning_rate_init=3e-3, batch_size=32, random_state=0)),
+        # the rows read as sequences: 8 steps of 8 pixels, an image row per step
+        ("fastnn LSTM(64) over 8 steps of 8 pixels",
+         fastnn.NeuralNetClassifier([LSTM(64)], input_shape=(8, 8), max_iter=30,
+                                    learning_rate_init=0.01, batch_size=64, random_state=0)),
+        ("fastnn GRU(64) over 8 steps of 8 pixels",
+         fastnn.NeuralNetClassifier([GRU(64)], input_shape=(8, 8), max_iter=30,
+                                    learning_rate_init=0.01, batch_size=64, random_state=0)),
     ]))
     X, y = load_diabetes(return_X_y=True)
     tasks.append(("diabetes (MLP regression, R^2)", X, (y - y.mean()) / y.std(), [
