@@ -210,10 +210,11 @@ def sequence_data(n, T, F, k, dtype=np.float32, seed=0):
 
 
 def rnn_gemm_flops(n, T, F, H, cell):
-    """Multiply-adds x 2 of one epoch's recurrent GEMMs: the input and
-    recurrent projections forward, their weight gradients and the gradients
-    of the inputs and states."""
-    return 2.0 * 3 * n * T * RNN_GATES[cell] * H * (F + H)
+    """Multiply-adds x 2 of one epoch's GEMMs in a first recurrent layer: the
+    input and recurrent projections forward, their weight gradients and the
+    gradient of the states (a first layer needs none of its inputs): the
+    least any implementation of the cell computes."""
+    return 2.0 * n * T * RNN_GATES[cell] * H * (2 * F + 3 * H)
 
 
 def fastnn_rnn_epoch(X, y, cell, units, batch_size, n_threads=None):

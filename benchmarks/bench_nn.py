@@ -95,3 +95,17 @@ def bench_conv2d(benchmark, impl):
     step = nnw.fastnn_conv(64, 16, 32, 5, 28) if impl == "fastnn" else \
         nnw.torch_conv(64, 16, 32, 5, 28)
     benchmark(step)
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "torch"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def bench_rnn_epoch(benchmark, cell, impl):
+    benchmark.group = f"{cell}128-T50-F32-b64-epoch"
+    X, y = nnw.sequence_data(10_000 // SCALE, 50, 32, 10)
+    if impl == "torch":
+        _torch()
+        epoch = nnw.torch_rnn_epoch(X, y, cell, 128, 64)
+    else:
+        epoch = nnw.fastnn_rnn_epoch(X, y, cell, 128, 64)
+    epoch()  # warm-up
+    benchmark.pedantic(epoch, rounds=3, iterations=1)

@@ -120,6 +120,7 @@ def main():
                   f"{ta * 1e3:9.2f} ms  ratio {ta / tf:6.2f}x{tail}", flush=True)
         return tf
 
+    bench.rows = rows  # the anchors' times, for rates computed from them
     warnings.simplefilter("ignore")
     if args.only != "nn":
         linear_workloads(n, bench)
@@ -208,6 +209,21 @@ def nn_workloads(args, bench):
         bench(f"{one}: its 3 SciPy sgemm calls alone", nnw.conv_gemm_calls(*conv),
               [("PyTorch Conv2d, 1 thread", nnw.torch_conv(*conv))], None, gap=0.0)
         torch.set_num_threads(nt)
+        # recurrent: the issue's shape; the GEMM rate each side reaches on the
+        # same least count of multiply-adds
+        n, (T, F, H) = 10_000 // scale, (50, 32, 128)
+        X, y = nnw.sequence_data(n, T, F, 10)
+        for cell in ("lstm", "gru"):
+            name = f"{cell.upper()} {H} T={T} F={F} b64 f32 Adam, epoch"
+            tf = bench(name, nnw.fastnn_rnn_epoch(X, y, cell, H, 64),
+                       [("PyTorch f32 (oneDNN, fused Adam)",
+                         nnw.torch_rnn_epoch(X, y, cell, H, 64))], None)
+            ta = bench.rows[-1][3]
+            flops = nnw.rnn_gemm_flops(n, T, F, H, cell)
+            rf, ra = flops / tf / 1e9, flops / ta / 1e9
+            print(f"{name}: GEMM work at {rf:.0f} GFLOP/s ({100 * rf / peak:.0f}% of the "
+                  f"machine's float32 GEMM rate); PyTorch at {ra:.0f} GFLOP/s "
+                  f"({100 * ra / peak:.0f}%)", flush=True)
     contention_workloads(args, scale)
     if torch is not None:
         n = 10_000_000 // scale
