@@ -204,8 +204,8 @@ def blas_single_thread(active=True):
 def blas_info():
     """Descriptions of the BLAS libraries loaded in this process."""
     return [
-        {k: v for k, v in lib.items() if k in ("internal_api", "version", "num_threads",
-                                               "filepath", "threading_layer")}
+        {k: v for k, v in lib.items() if k in ("internal_api", "version", "architecture",
+                                               "num_threads", "filepath", "threading_layer")}
         for lib in _threadpool_controller().info()
         if lib.get("user_api") == "blas"
     ]
