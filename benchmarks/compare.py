@@ -1,6 +1,6 @@
 """Side-by-side timings of fastnn and its anchors, one run, medians and ratios.
 
-    python benchmarks/compare.py [--repeat 5] [--quick] [--only linear|nn]
+    python benchmarks/compare.py [--repeat 5] [--quick] [--only linear|nn|rnn]
 
 For each workload: fastnn's median time, each anchor's median, the ratio
 (anchor / fastnn, > 1 means fastnn is faster) and, for fits, the score both
@@ -95,7 +95,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="a tenth of the rows")
-    ap.add_argument("--only", choices=["linear", "nn"], help="one family of workloads")
+    ap.add_argument("--only", choices=["linear", "nn", "rnn"],
+                    help="one family of workloads (rnn: the LSTM and GRU rows of nn)")
     args = ap.parse_args()
     n = 20_000 if args.quick else 200_000
 
@@ -122,9 +123,13 @@ def main():
 
     bench.rows = rows  # the anchors' times, for rates computed from them
     warnings.simplefilter("ignore")
-    if args.only != "nn":
+    if args.only is None or args.only == "linear":
         linear_workloads(n, bench)
-    if args.only != "linear":
+    if args.only == "rnn":
+        torch, peak = torch_and_gemm_rate()
+        if torch is not None:
+            rnn_workloads(args, bench, torch, peak)
+    elif args.only != "linear":
         nn_workloads(args, bench)
     return rows
 
@@ -157,19 +162,9 @@ def linear_workloads(n, bench):
 def nn_workloads(args, bench):
     """Seconds per epoch (per step for the kernels), fastnn vs PyTorch and
     scikit-learn on the same architecture, optimizer and data."""
-    from fastnn.utils import effective_n_threads
-
-    try:
-        import torch
-
-        torch.set_num_threads(effective_n_threads(None))
-    except ImportError:
-        torch = None
-        print("PyTorch is not installed: its rows are skipped")
+    torch, peak = torch_and_gemm_rate()
     scale = 10 if args.quick else 1
-    nt = effective_n_threads(None)
-    peak = sgemm_rate(nt)
-    print(f"this machine's float32 GEMM rate (SciPy's BLAS, {nt} threads): {peak:.0f} GFLOP/s")
+    nt = torch.get_num_threads() if torch is not None else None
     cases = [("MLP 784-256-128-10 b256", 60_000 // scale, 784, (256, 128), 256, True),
              ("MLP 784-256-128-10 b32", 60_000 // scale, 784, (256, 128), 32, True),
              ("MLP 20-64-10 b32", 100_000 // scale, 20, (64,), 32, False)]
@@ -209,21 +204,7 @@ def nn_workloads(args, bench):
         bench(f"{one}: its 3 SciPy sgemm calls alone", nnw.conv_gemm_calls(*conv),
               [("PyTorch Conv2d, 1 thread", nnw.torch_conv(*conv))], None, gap=0.0)
         torch.set_num_threads(nt)
-        # recurrent: the issue's shape; the GEMM rate each side reaches on the
-        # same least count of multiply-adds
-        n, (T, F, H) = 10_000 // scale, (50, 32, 128)
-        X, y = nnw.sequence_data(n, T, F, 10)
-        for cell in ("lstm", "gru"):
-            name = f"{cell.upper()} {H} T={T} F={F} b64 f32 Adam, epoch"
-            tf = bench(name, nnw.fastnn_rnn_epoch(X, y, cell, H, 64),
-                       [("PyTorch f32 (oneDNN, fused Adam)",
-                         nnw.torch_rnn_epoch(X, y, cell, H, 64))], None)
-            ta = bench.rows[-1][3]
-            flops = nnw.rnn_gemm_flops(n, T, F, H, cell)
-            rf, ra = flops / tf / 1e9, flops / ta / 1e9
-            print(f"{name}: GEMM work at {rf:.0f} GFLOP/s ({100 * rf / peak:.0f}% of the "
-                  f"machine's float32 GEMM rate); PyTorch at {ra:.0f} GFLOP/s "
-                  f"({100 * ra / peak:.0f}%)", flush=True)
+        rnn_workloads(args, bench, torch, peak)
     contention_workloads(args, scale)
     if torch is not None:
         n = 10_000_000 // scale
@@ -232,6 +213,43 @@ def nn_workloads(args, bench):
         bench("BatchNorm fwd+bwd 256x1024 f32", nnw.fastnn_batchnorm(256, 1024),
               [("PyTorch BatchNorm1d", nnw.torch_batchnorm(256, 1024))], None, repeat=200,
               gap=0.0)
+
+
+def torch_and_gemm_rate():
+    """PyTorch (None without it) set to fastnn's thread count, and the
+    machine's float32 GEMM rate, printed."""
+    from fastnn.utils import effective_n_threads
+
+    nt = effective_n_threads(None)
+    try:
+        import torch
+
+        torch.set_num_threads(nt)
+    except ImportError:
+        torch = None
+        print("PyTorch is not installed: its rows are skipped")
+    peak = sgemm_rate(nt)
+    print(f"this machine's float32 GEMM rate (SciPy's BLAS, {nt} threads): {peak:.0f} GFLOP/s")
+    return torch, peak
+
+
+def rnn_workloads(args, bench, torch, peak):
+    """LSTM and GRU epochs at the issue's shape beside PyTorch, and the GEMM
+    rate each side reaches on the same least count of multiply-adds."""
+    scale = 10 if args.quick else 1
+    n, (T, F, H) = 10_000 // scale, (50, 32, 128)
+    X, y = nnw.sequence_data(n, T, F, 10)
+    for cell in ("lstm", "gru"):
+        name = f"{cell.upper()} {H} T={T} F={F} b64 f32 Adam, epoch"
+        tf = bench(name, nnw.fastnn_rnn_epoch(X, y, cell, H, 64),
+                   [("PyTorch f32 (oneDNN, fused Adam)",
+                     nnw.torch_rnn_epoch(X, y, cell, H, 64))], None)
+        ta = bench.rows[-1][3]
+        flops = nnw.rnn_gemm_flops(n, T, F, H, cell)
+        rf, ra = flops / tf / 1e9, flops / ta / 1e9
+        print(f"{name}: GEMM work at {rf:.0f} GFLOP/s ({100 * rf / peak:.0f}% of the "
+              f"machine's float32 GEMM rate); PyTorch at {ra:.0f} GFLOP/s "
+              f"({100 * ra / peak:.0f}%)", flush=True)
 
 
 def contention_workloads(args, scale):
