@@ -155,6 +155,36 @@ def test_threads_give_the_same_result_as_one():
     np.testing.assert_allclose(one, two, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("seq", [False, True])
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-11), (np.float32, 2e-5)])
+def test_training_on_a_team_matches_one_thread(seq, dtype, tol):
+    """Training on two threads (each its samples' recurrence, then the
+    weight gradients split by gate rows over the whole batch) gives one
+    thread's loss, parameter gradients and input gradient: an LSTM of 40
+    units into a GRU of 24, sample weights, an uneven split of 70 rows."""
+    rng = np.random.RandomState(4)
+    specs = [LSTM(40, return_sequences=True), GRU(24, return_sequences=seq)] + \
+        ([Flatten()] if seq else []) + [Dense(3)]
+    net = Network(specs, (9, 6), "multinomial")
+    m = 70
+    assert net.net.team_size(m, 2) == 2  # the team runs
+    p = rng.normal(scale=0.4, size=net.n_params).astype(dtype)
+    X = rng.randn(m, 9 * 6).astype(dtype)
+    y = (np.arange(m) % 3).astype(dtype)
+    sw = rng.uniform(0.5, 2.0, m).astype(dtype)
+    res = []
+    for nt in (1, 2):
+        g = np.empty_like(p)
+        with blas_single_thread():
+            loss, dX = net.net.loss_grad(X, y, sw, p, np.zeros(net.n_stats, dtype), g,
+                                         want_dX=True, n_threads=nt)
+        res.append((loss, g, dX))
+    (l1, g1, d1), (l2, g2, d2) = res
+    assert abs(l1 - l2) <= tol * abs(l1)
+    np.testing.assert_allclose(g2, g1, rtol=0, atol=tol * np.abs(g1).max())
+    np.testing.assert_allclose(d2, d1, rtol=0, atol=tol * np.abs(d1).max())
+
+
 # ------------------------------------------------------------------ PyTorch
 
 
