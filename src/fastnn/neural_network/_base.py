@@ -17,6 +17,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils import TransformerTags
 from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
@@ -63,6 +64,13 @@ class BaseNetwork:
 
     _allow_nd = False
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform(X) gives a hidden layer's activations, in the dtype the
+        # network runs in: float32 input keeps float32
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
+        return tags
+
     # ---------------------------------------------------------------- hooks
     def _hidden_specs(self, in_shape):
         raise NotImplementedError
@@ -77,6 +85,11 @@ class BaseNetwork:
             return self._engine.network
         except AttributeError:
             raise AttributeError("network_ exists once the estimator is fitted") from None
+
+    def _hidden_ends(self):
+        """Per hidden layer, the index of its last layer spec (the output
+        layer, the last spec, is not a hidden layer)."""
+        return list(range(len(self.network_.specs) - 1))
 
     def _dense_indices(self):
         """Indices of the layers whose W, b are coefs_ / intercepts_."""
@@ -424,6 +437,38 @@ class BaseNetwork:
         Xf = self._flat(X, self._engine.dtype)
         with blas_single_thread():
             return self._engine.predict(Xf, n_threads=effective_n_threads(self.n_threads))
+
+    def transform(self, X, layer=-1):
+        """The activations of a hidden layer for each row of ``X``, flattened
+        to ``(n_samples, n_features)``: the features a trained network has
+        learnt, to feed another model.
+
+        ``layer`` indexes the hidden layers (of ``hidden_layer_sizes`` for
+        MLPs, of ``layers`` for NeuralNet*; the output layer is not one):
+        -1, the default, is the last. Inference mode: dropout is off, batch
+        norm uses its running statistics, augmentation is the identity."""
+        check_is_fitted(self, "coefs_")
+        ends = self._hidden_ends()
+        n = len(ends)
+        if n == 0:
+            raise ValueError("transform needs a hidden layer; this network has none")
+        if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or \
+                not -n <= layer < n:
+            raise ValueError(f"layer must be an integer in [{-n}, {n}) indexing the "
+                             f"{n} hidden layers, got {layer!r}")
+        X = self._check_X(X, reset=False)
+        self._check_sample_shape(X)
+        self._sync()
+        engine = self._engine.prefix(ends[layer] + 1)
+        Xf = self._flat(X, engine.dtype)
+        with blas_single_thread():
+            out = engine.predict(Xf, n_threads=effective_n_threads(self.n_threads))
+        return out.reshape(len(Xf), -1)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """``fit(X, y, **fit_params)``, then ``transform(X)``: the last hidden
+        layer's activations (a network as a Pipeline's feature step)."""
+        return self.fit(X, y, **fit_params).transform(X)
 
     def _out_activation(self, loss):
         return {"multinomial": "softmax", "log_loss": "logistic", "squared_error": "identity",

@@ -50,6 +50,12 @@ class _MLPLayers:
                 specs.append(Dropout(self.dropout))
         return specs
 
+    def _hidden_ends(self):
+        # each hidden layer: its Dense, [BatchNorm, Activation], [Dropout]
+        specs = self.network_.specs[:-1]
+        starts = [i for i, s in enumerate(specs) if isinstance(s, Dense)]
+        return [j - 1 for j in starts[1:]] + ([len(specs) - 1] if starts else [])
+
     def _output_spec(self, n_outputs):
         # scikit-learn draws every layer's init with the hidden activation's bound
         return Dense(n_outputs, glorot_factor=2.0 if self.activation == "logistic" else 6.0)

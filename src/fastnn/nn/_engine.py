@@ -87,6 +87,23 @@ class Engine:
             new = True
         return new
 
+    def prefix(self, n_layers):
+        """An engine over the network's first ``n_layers`` layers with copies
+        of their weights and statistics: its raw outputs are the activations
+        of layer ``n_layers - 1``."""
+        from fastnn.nn._network import Network
+
+        net = self.network
+        sub = Network(net.specs[:n_layers], net.in_shape, "squared_error")
+        params = np.empty(sub.n_params, self.dtype)
+        stats = np.empty(sub.n_stats, self.dtype)
+        for src, dst in ((net.views(self.params), sub.views(params)),
+                         (net.stat_views(self.stats), sub.stat_views(stats))):
+            for i in range(n_layers):
+                for name, view in dst[i].items():
+                    view[...] = src[i][name]
+        return Engine(sub, params, stats)
+
     # ----------------------------------------------------------- inference
     def predict(self, X, params=None, n_threads=None):
         """Eval-mode raw outputs (before the loss's link) of the flat X."""
