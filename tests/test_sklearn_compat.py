@@ -14,8 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastnn import (
-    LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor, NeuralNetClassifier,
-    NeuralNetRegressor,
+    Autoencoder, LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor,
+    NeuralNetClassifier, NeuralNetRegressor,
 )
 from fastnn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
@@ -46,12 +46,20 @@ ESTIMATORS = [
     NeuralNetClassifier([Conv2D(4, (1, 2), padding=(0, 1), activation="relu"),
                          MaxPool2D((1, 2), stride=1), Flatten(), Dense(8, "relu")],
                         input_shape=(1, 1, -1), random_state=0),
+    Autoencoder((8, 3), random_state=0),
+    # L-BFGS on this non-convex loss: the weighted and the repeated fit part by
+    # rounding after ~50 iterations (5e-5 at 100); 20 keep them within 1e-7
+    Autoencoder((6,), solver="lbfgs", max_iter=20, random_state=0),
+    Autoencoder(encoder=[Dense(6, "tanh"), BatchNorm(), Dense(2)], noise=0.1, dropout=0.1,
+                solver="sgd", random_state=0),
 ]
 
 
 def _has_batch_layers(estimator):
     layers = getattr(estimator, "layers", None) or []
+    layers = layers + list(getattr(estimator, "encoder", None) or [])
     return (getattr(estimator, "batch_norm", False) or getattr(estimator, "dropout", 0) > 0
+            or getattr(estimator, "noise", 0) > 0
             or any(isinstance(la, (BatchNorm, Dropout)) for la in layers))
 
 _WEIGHTS_VS_BATCH_LAYERS = (

@@ -14,7 +14,7 @@ if _os.environ.get("FASTNN_SIMD", "") not in ("", *_SIMD_LEVELS):
 
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
-    MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor,
+    Autoencoder, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor,
 )
 
 
@@ -48,5 +48,5 @@ def show_config(file=None):
     print("\n".join(lines), file=file)
 
 
-__all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
-           "NeuralNetClassifier", "NeuralNetRegressor", "show_config", "__version__"]
+__all__ = ["Autoencoder", "LinearRegression", "LogisticRegression", "MLPClassifier",
+           "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "show_config", "__version__"]

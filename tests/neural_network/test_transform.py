@@ -54,7 +54,8 @@ def test_last_hidden_layer_feeds_the_output_layer(digits):
     z = clf.transform(X) @ clf.coefs_[-1] + clf.intercepts_[-1]
     np.testing.assert_allclose(softmax(z, axis=1), clf.predict_proba(X), rtol=0, atol=1e-10)
     Y = np.c_[X[:, :4].sum(1), X[:, 4:9].mean(1)]
-    reg = _quiet_fit(MLPRegressor(hidden_layer_sizes=(20,), batch_norm=True, max_iter=20, random_state=0), X, Y)
+    reg = _quiet_fit(MLPRegressor(hidden_layer_sizes=(20,), batch_norm=True, max_iter=20,
+                                  random_state=0), X, Y)
     np.testing.assert_allclose(reg.transform(X) @ reg.coefs_[-1] + reg.intercepts_[-1],
                                reg.predict(X), rtol=0, atol=1e-10)
 

@@ -1,6 +1,9 @@
-"""Network estimators: MLPClassifier/MLPRegressor (scikit-learn's drop-ins)
-and NeuralNetClassifier/NeuralNetRegressor (any stack of fastnn.layers)."""
+"""Network estimators: MLPClassifier/MLPRegressor (scikit-learn's drop-ins),
+NeuralNetClassifier/NeuralNetRegressor (any stack of fastnn.layers) and the
+Autoencoder transformer."""
+from fastnn.neural_network._autoencoder import Autoencoder
 from fastnn.neural_network._mlp import MLPClassifier, MLPRegressor
 from fastnn.neural_network._neural_net import NeuralNetClassifier, NeuralNetRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor"]
+__all__ = ["Autoencoder", "MLPClassifier", "MLPRegressor", "NeuralNetClassifier",
+           "NeuralNetRegressor"]

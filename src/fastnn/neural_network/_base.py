@@ -296,6 +296,11 @@ class BaseNetwork:
                                   "any weight", UserWarning)
             else:
                 self._sync()
+                frozen = frozenset(self._frozen_layers(len(self.network_.specs)))
+                if frozen != self.network_.frozen:
+                    # freeze changed between fits (fine-tuning after transfer)
+                    self._engine = self._engine.refrozen(frozen)
+                    self._publish()
                 if self._engine.own_buffers(dtype):
                     self._publish()
             engine = self._engine
@@ -459,7 +464,7 @@ class BaseNetwork:
         X = self._check_X(X, reset=False)
         self._check_sample_shape(X)
         self._sync()
-        engine = self._engine.prefix(ends[layer] + 1)
+        engine = self._engine.part(0, ends[layer] + 1)
         Xf = self._flat(X, engine.dtype)
         with blas_single_thread():
             out = engine.predict(Xf, n_threads=effective_n_threads(self.n_threads))

@@ -20,7 +20,34 @@ from fastnn.neural_network._base import (
 )
 
 
-class _NeuralNetLayers:
+class WeightsMixin:
+    """Keras's get_weights / set_weights over a fitted network estimator."""
+
+    def set_weights(self, weights):
+        """Replace weights of the fitted model (Keras's set_weights): a list as
+        ``get_weights()`` returns, one entry per layer, None to leave a layer
+        as it is, a dict naming only some of its tensors to replace only
+        those. Checked whole before anything changes (names, shapes,
+        finiteness): a rejected call leaves the model as it was."""
+        check_is_fitted(self, "coefs_")
+        self._sync()
+        if self._engine.own_buffers(self._engine.dtype):
+            self._publish()
+        _assign_weights(self._engine, weights, "set_weights")
+        return self
+
+    def get_weights(self):
+        """One dict per layer (the output layer last): tensor name -> a copy,
+        parameters and statistics (see fastnn.layers for the layouts)."""
+        check_is_fitted(self, "coefs_")
+        self._sync()
+        pv, sv = self.network_.views(self._engine.params), \
+            self.network_.stat_views(self._engine.stats)
+        return [{**{k: v.copy() for k, v in p.items()}, **{k: v.copy() for k, v in s.items()}}
+                for p, s in zip(pv, sv)]
+
+
+class _NeuralNetLayers(WeightsMixin):
     _allow_nd = True
 
     def _hidden_specs(self, in_shape):
@@ -68,31 +95,11 @@ class _NeuralNetLayers:
                 raise ValueError("init is an unfitted estimator (note that clone(), and so "
                                  "GridSearchCV, unfits estimators given as parameters: pass "
                                  "init=fitted.get_weights() there)")
-            init = init.get_weights()
+            # an autoencoder's encoder starts the stack; another network is
+            # copied whole
+            init = init._encoder_weights() if hasattr(init, "_encoder_weights") \
+                else init.get_weights()
         _assign_weights(engine, init, "init")
-
-    def set_weights(self, weights):
-        """Replace weights of the fitted model (Keras's set_weights): a list as
-        ``get_weights()`` returns, one entry per layer, None to leave a layer
-        as it is, a dict naming only some of its tensors to replace only
-        those. Checked whole before anything changes (names, shapes,
-        finiteness): a rejected call leaves the model as it was."""
-        check_is_fitted(self, "coefs_")
-        self._sync()
-        if self._engine.own_buffers(self._engine.dtype):
-            self._publish()
-        _assign_weights(self._engine, weights, "set_weights")
-        return self
-
-    def get_weights(self):
-        """One dict per layer (the output layer last): tensor name -> a copy,
-        parameters and statistics (see fastnn.layers for the layouts)."""
-        check_is_fitted(self, "coefs_")
-        self._sync()
-        pv, sv = self.network_.views(self._engine.params), \
-            self.network_.stat_views(self._engine.stats)
-        return [{**{k: v.copy() for k, v in p.items()}, **{k: v.copy() for k, v in s.items()}}
-                for p, s in zip(pv, sv)]
 
 
 def _assign_weights(engine, weights, where):
@@ -136,7 +143,8 @@ _COMMON_DOC = """
     Parameters as MLPClassifier/MLPRegressor's training vocabulary, plus
     ``layers`` (list of fastnn.layers; default one Dense(100, 'relu')),
     ``input_shape`` (per-sample shape when X comes flat), ``init`` (a fitted
-    fastnn network estimator, or per-layer dicts of arrays, None to skip a
+    fastnn network estimator; a fitted Autoencoder, whose encoder layers
+    then start the stack; or per-layer dicts of arrays, None to skip a
     layer), ``freeze`` (indices of layers that keep their weights) and
     ``clip_norm`` (the first-order solvers clip each batch gradient's global
     L2 norm to it before the L2 term and the update, as PyTorch's

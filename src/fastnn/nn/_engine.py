@@ -87,22 +87,38 @@ class Engine:
             new = True
         return new
 
-    def prefix(self, n_layers):
-        """An engine over the network's first ``n_layers`` layers with copies
-        of their weights and statistics: its raw outputs are the activations
-        of layer ``n_layers - 1``."""
+    def part(self, start, stop):
+        """An engine over layers [start, stop) of the network with copies of
+        their weights and statistics: it takes what layer ``start`` takes,
+        and its raw outputs are layer ``stop - 1``'s activations."""
         from fastnn.nn._network import Network
 
         net = self.network
-        sub = Network(net.specs[:n_layers], net.in_shape, "squared_error")
-        params = np.empty(sub.n_params, self.dtype)
-        stats = np.empty(sub.n_stats, self.dtype)
-        for src, dst in ((net.views(self.params), sub.views(params)),
-                         (net.stat_views(self.stats), sub.stat_views(stats))):
-            for i in range(n_layers):
-                for name, view in dst[i].items():
-                    view[...] = src[i][name]
-        return Engine(sub, params, stats)
+        in_shape = net.in_shape if start == 0 else net.built[start - 1].out_shape
+        return self._moved(Network(net.specs[start:stop], in_shape, "squared_error"), start)
+
+    def refrozen(self, frozen):
+        """The same network, weights and statistics with the layers in
+        ``frozen`` frozen instead (the flat layout changes: a new optimizer)."""
+        from fastnn.nn._network import Network
+
+        net = self.network
+        engine = self._moved(Network(net.specs, net.in_shape, net.loss, frozen=frozen), 0)
+        engine.history, engine.n_threads, engine.seed = self.history, self.n_threads, self.seed
+        return engine
+
+    def _moved(self, network, start):
+        """A new engine over ``network``, whose layer i is this one's layer
+        start + i, with copies of their tensors."""
+        params = np.empty(network.n_params, self.dtype)
+        stats = np.empty(network.n_stats, self.dtype)
+        net = self.network
+        for src, dst in ((net.views(self.params), network.views(params)),
+                         (net.stat_views(self.stats), network.stat_views(stats))):
+            for i, layer in enumerate(dst):
+                for name, view in layer.items():
+                    view[...] = src[start + i][name]
+        return Engine(network, params, stats)
 
     # ----------------------------------------------------------- inference
     def predict(self, X, params=None, n_threads=None):
