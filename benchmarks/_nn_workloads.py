@@ -61,14 +61,14 @@ def torch_epoch(X, y, hidden, batch_size):
     return _torch_adam_epoch(torch.nn.Sequential(*layers[:-1]), X, y, batch_size)
 
 
-def _torch_adam_epoch(model, X, y, batch_size):
-    """One epoch of ``model``: cross entropy, Adam with the fused CPU kernel,
-    shuffled batches."""
+def _torch_adam_epoch(model, X, y, batch_size, loss_fn=None):
+    """One epoch of ``model``: cross entropy (or ``loss_fn``), Adam with the
+    fused CPU kernel, shuffled batches."""
     import torch
 
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = loss_fn or torch.nn.CrossEntropyLoss()
 
     def epoch():
         perm = torch.randperm(len(Xt))
@@ -81,6 +81,28 @@ def _torch_adam_epoch(model, X, y, batch_size):
         return model
 
     return epoch
+
+
+def fastnn_autoencoder_epoch(X, sizes, batch_size, n_threads=None):
+    """One epoch of Autoencoder(sizes): relu, squared error, Adam."""
+    import fastnn
+
+    est = fastnn.Autoencoder(sizes, batch_size=batch_size, max_iter=1, random_state=0,
+                             warm_start=True, n_threads=n_threads)
+    return _fastnn_warm_epoch(est, X, None)
+
+
+def torch_autoencoder_epoch(X, sizes, batch_size):
+    """The same autoencoder in PyTorch: Linear+ReLU to the code and back,
+    a linear output, mean squared error, fused Adam."""
+    import torch
+
+    dims = [X.shape[1], *sizes, *reversed(sizes[:-1]), X.shape[1]]
+    layers = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    return _torch_adam_epoch(torch.nn.Sequential(*layers[:-1]), X, X, batch_size,
+                             torch.nn.MSELoss())
 
 
 def fastnn_adam_step(n, n_threads=None):

@@ -109,3 +109,16 @@ def bench_rnn_epoch(benchmark, cell, impl):
         epoch = nnw.fastnn_rnn_epoch(X, y, cell, 128, 64)
     epoch()  # warm-up
     benchmark.pedantic(epoch, rounds=3, iterations=1)
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "torch"])
+def bench_autoencoder_epoch(benchmark, impl):
+    benchmark.group = "autoencoder784-256-32-b200-epoch"
+    X, _ = nnw.classification_data(60_000 // SCALE, 784, 10)
+    if impl == "torch":
+        _torch()
+        epoch = nnw.torch_autoencoder_epoch(X, (256, 32), 200)
+    else:
+        epoch = nnw.fastnn_autoencoder_epoch(X, (256, 32), 200)
+    epoch()  # warm-up
+    benchmark.pedantic(epoch, rounds=3, iterations=1)

@@ -182,6 +182,15 @@ def nn_workloads(args, bench):
         print(f"{name} f32, epoch: GEMMs at {rate:.0f} GFLOP/s, {100 * rate / peak:.0f}% of "
               f"the machine's float32 GEMM rate", flush=True)
     if torch is not None:
+        n, sizes = 60_000 // scale, (256, 32)
+        X, _ = nnw.classification_data(n, 784, 10)
+        name = "Autoencoder 784-256-32-256-784 b200 f32, epoch"
+        tf = bench(name, nnw.fastnn_autoencoder_epoch(X, sizes, 200),
+                   [("PyTorch f32 (fused Adam)", nnw.torch_autoencoder_epoch(X, sizes, 200))],
+                   None)
+        rate = mlp_gemm_flops(n, [784, *sizes, 256, 784]) / tf / 1e9
+        print(f"{name}: GEMMs at {rate:.0f} GFLOP/s, {100 * rate / peak:.0f}% of the machine's "
+              "float32 GEMM rate", flush=True)
         n = 12_800 // scale
         X, y = nnw.image_data(n, (1, 28, 28), 10)
         tf = bench("LeNet-5 28x28 b64 f32, epoch", nnw.fastnn_lenet_epoch(X, y, 64),

@@ -165,7 +165,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, WeightsMixi
         return X, X
 
     def _encode_targets(self, y, n, first_pass, incremental, classes):
-        Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+        # the targets are X itself, in its dtype: a float64 copy of a large X
+        # (and the float32 copy of that the engine takes) cost a fifth of an epoch
+        Y = np.asarray(y).reshape(n, -1)
         loss = _LOSSES[self.loss]
         if loss == "log_loss" and (Y.min(initial=0.0) < 0 or Y.max(initial=0.0) > 1):
             raise ValueError("loss='binary_crossentropy' needs inputs in [0, 1]; X has values "
