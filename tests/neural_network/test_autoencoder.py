@@ -186,3 +186,32 @@ def test_pretrained_encoder_starts_a_supervised_network(digits):
     assert not np.array_equal(clf.get_weights()[0]["W"], enc[0]["W"])
     with pytest.raises(ValueError, match="shape"):
         NeuralNetClassifier([Dense(30, "relu")], init=ae, max_iter=1).fit(X, y)
+
+
+def test_pretrained_encoder_starts_an_mlp(digits):
+    """MLP*(init=autoencoder): its encoder's Dense layers become the first
+    hidden layers, through batch norm and dropout in between; a list gives
+    one {"W", "b"} per hidden layer."""
+    from fastnn import MLPClassifier, MLPRegressor
+
+    X, y = digits
+    ae = _fit(Autoencoder(encoder=[Dense(32, "relu"), BatchNorm(), Dense(12, "relu")],
+                          max_iter=5, random_state=0), X)
+    enc = [w for w in ae.get_weights() if "W" in w][:2]
+    clf = MLPClassifier((32, 12, 8), batch_norm=True, dropout=0.1, init=ae, max_iter=1,
+                        random_state=0, solver="sgd", learning_rate_init=1e-12)
+    _fit(clf, X, y=y)
+    for k in (0, 1):
+        np.testing.assert_allclose(clf.coefs_[k], enc[k]["W"], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(clf.intercepts_[k], enc[k]["b"], rtol=0, atol=1e-9)
+    W0 = np.full((64, 5), 0.01)
+    reg = _fit(MLPRegressor(hidden_layer_sizes=(5, 4), init=[{"W": W0, "b": np.ones(5)}, None],
+                            max_iter=1, learning_rate_init=1e-12, solver="sgd",
+                            random_state=0), X, y=y.astype(float))
+    np.testing.assert_allclose(reg.coefs_[0], W0, rtol=0, atol=1e-9)
+    assert not np.allclose(reg.coefs_[1], 0.01)
+    for init, msg in [(ae, "shape"), ([None, None, None], "weights for 3 hidden layers"),
+                      ("ae", "init must be a fitted fastnn.Autoencoder"),
+                      (Autoencoder(), "unfitted")]:
+        with pytest.raises(ValueError, match=msg):
+            MLPClassifier((16, 12), init=init, max_iter=1).fit(X, y)

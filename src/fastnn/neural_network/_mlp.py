@@ -9,7 +9,9 @@ same meaning and default. Extras (new names, off by default): solvers
 activations 'leaky_relu' and 'elu'; ``class_weight``; ``clip_norm`` (the
 first-order solvers clip each batch gradient's global L2 norm to it before
 the L2 term and the update, as PyTorch's ``clip_grad_norm_``; None: off);
-``n_threads``; ``dtype``; ``fit(..., validation_data=(X_val, y_val[, sw_val]))``.
+``n_threads``; ``dtype``; ``fit(..., validation_data=(X_val, y_val[, sw_val]))``;
+``init`` (a fitted Autoencoder, whose encoder's Dense layers start the
+hidden layers, or one dict {"W", "b"} or None per hidden layer: pre-training).
 """
 import numbers
 
@@ -19,6 +21,7 @@ from fastnn.layers import ACTIVATIONS, Activation, BatchNorm, Dense, Dropout
 from fastnn.neural_network._base import (
     ClassifierMixinNetwork, RegressorMixinNetwork, store_init_params,
 )
+from fastnn.neural_network._neural_net import _assign_weights
 
 
 
@@ -49,6 +52,32 @@ class _MLPLayers:
             if self.dropout > 0:
                 specs.append(Dropout(self.dropout))
         return specs
+
+    def _init_from(self, engine):
+        """init=: a fitted Autoencoder (its encoder's Dense layers start the
+        hidden layers) or one dict {"W", "b"} (None: keep the random draw)
+        per hidden layer, from the first."""
+        init = self.init
+        if init is None:
+            return
+        if hasattr(init, "_encoder_weights"):
+            if not hasattr(init, "coefs_"):
+                raise ValueError("init is an unfitted Autoencoder")
+            entries = [w for w in init._encoder_weights() if "W" in w]
+        elif isinstance(init, (list, tuple)):
+            entries = list(init)
+        else:
+            raise ValueError("init must be a fitted fastnn.Autoencoder or a list with one dict "
+                             "{'W': ..., 'b': ...} (or None) per hidden layer, got "
+                             f"{type(init).__name__}")
+        dense = [i for i, s in enumerate(engine.network.specs[:-1]) if isinstance(s, Dense)]
+        if len(entries) > len(dense):
+            raise ValueError(f"init has weights for {len(entries)} hidden layers, the network "
+                             f"has {len(dense)}")
+        weights = [None] * len(engine.network.specs)
+        for k, entry in enumerate(entries):
+            weights[dense[k]] = entry
+        _assign_weights(engine, weights, "init")
 
     def _hidden_ends(self):
         # each hidden layer: its Dense, [BatchNorm, Activation], [Dropout]
@@ -81,7 +110,7 @@ class MLPClassifier(ClassifierMixin, _MLPLayers, ClassifierMixinNetwork, BaseEst
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, class_weight=None, clip_norm=None,
-                 n_threads=None, dtype=None):
+                 n_threads=None, dtype=None, init=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -106,7 +135,7 @@ class MLPRegressor(RegressorMixin, _MLPLayers, RegressorMixinNetwork, BaseEstima
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, clip_norm=None, n_threads=None,
-                 dtype=None):
+                 dtype=None, init=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):
