@@ -14,7 +14,7 @@ if _os.environ.get("FASTNN_SIMD", "") not in ("", *_SIMD_LEVELS):
 
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
-    Autoencoder, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor,
+    Autoencoder, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor, pretrain,
 )
 
 
@@ -49,4 +49,5 @@ def show_config(file=None):
 
 
 __all__ = ["Autoencoder", "LinearRegression", "LogisticRegression", "MLPClassifier",
-           "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "show_config", "__version__"]
+           "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "pretrain", "show_config",
+           "__version__"]

@@ -215,3 +215,39 @@ def test_pretrained_encoder_starts_an_mlp(digits):
                       (Autoencoder(), "unfitted")]:
         with pytest.raises(ValueError, match=msg):
             MLPClassifier((16, 12), init=init, max_iter=1).fit(X, y)
+
+
+def test_greedy_layer_wise_pretraining(digits):
+    """pretrain fits one single-layer autoencoder per size, each on the
+    codes of the one before, and returns their encoders' weights, which an
+    MLP takes as init."""
+    from fastnn import MLPClassifier, pretrain
+
+    X, y = digits
+    w = pretrain(X, (20, 6), Autoencoder(activation="tanh", max_iter=5, random_state=0))
+    first, second = w.estimators
+    assert first.n_components_ == 20 and second.n_features_in_ == 20
+    assert second.n_components_ == 6
+    for est, layer in zip(w.estimators, w):
+        enc = est.get_weights()[0]
+        np.testing.assert_array_equal(layer["W"], enc["W"])
+        np.testing.assert_array_equal(layer["b"], enc["b"])
+    np.testing.assert_allclose(second.transform(first.transform(X)),
+                               np.tanh(np.tanh(X @ w[0]["W"] + w[0]["b"]) @ w[1]["W"]
+                                       + w[1]["b"]), rtol=0, atol=1e-12)
+    clf = _fit(MLPClassifier((20, 6), activation="tanh", init=w, max_iter=1, solver="sgd",
+                             learning_rate_init=1e-12, random_state=0), X, y=y)
+    np.testing.assert_allclose(clf.coefs_[1], w[1]["W"], rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="at least one size"):
+        pretrain(X, ())
+    with pytest.raises(ValueError, match="unfitted fastnn.Autoencoder"):
+        pretrain(X, (4,), estimator=MLPClassifier())
+
+
+def test_pretrain_demo_prints_its_measurements(capsys):
+    from fastnn.__main__ import pretrain_demo
+
+    assert pretrain_demo(seeds=(0,)) == 0
+    out = capsys.readouterr().out
+    for row in ("10% labels, random init", "greedy layer-wise", "5-9, hidden layers from 0-4"):
+        assert row in out

@@ -4,6 +4,7 @@ Autoencoder transformer."""
 from fastnn.neural_network._autoencoder import Autoencoder
 from fastnn.neural_network._mlp import MLPClassifier, MLPRegressor
 from fastnn.neural_network._neural_net import NeuralNetClassifier, NeuralNetRegressor
+from fastnn.neural_network._pretrain import pretrain
 
 __all__ = ["Autoencoder", "MLPClassifier", "MLPRegressor", "NeuralNetClassifier",
-           "NeuralNetRegressor"]
+           "NeuralNetRegressor", "pretrain"]
