@@ -16,8 +16,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, compute_class_weight
-from sklearn.utils import TransformerTags
+from sklearn.utils import TransformerTags, check_random_state, compute_class_weight
 from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result

@@ -14,6 +14,7 @@ import scipy.optimize
 from fastnn._core._loss import loss_grad
 from fastnn._core._net import STATS_KEEP, STATS_REPLACE, EpochStep
 from fastnn.nn import _trainer
+from fastnn.nn._network import Network
 
 # rows per block of a prediction (bounds its workspace)
 PREDICT_BATCH = 4096
@@ -91,8 +92,6 @@ class Engine:
         """An engine over layers [start, stop) of the network with copies of
         their weights and statistics: it takes what layer ``start`` takes,
         and its raw outputs are layer ``stop - 1``'s activations."""
-        from fastnn.nn._network import Network
-
         net = self.network
         in_shape = net.in_shape if start == 0 else net.built[start - 1].out_shape
         return self._moved(Network(net.specs[start:stop], in_shape, "squared_error"), start)
@@ -100,8 +99,6 @@ class Engine:
     def refrozen(self, frozen):
         """The same network, weights and statistics with the layers in
         ``frozen`` frozen instead (the flat layout changes: a new optimizer)."""
-        from fastnn.nn._network import Network
-
         net = self.network
         engine = self._moved(Network(net.specs, net.in_shape, net.loss, frozen=frozen), 0)
         engine.history, engine.n_threads, engine.seed = self.history, self.n_threads, self.seed
