@@ -251,3 +251,21 @@ def test_pretrain_demo_prints_its_measurements(capsys):
     out = capsys.readouterr().out
     for row in ("10% labels, random init", "greedy layer-wise", "5-9, hidden layers from 0-4"):
         assert row in out
+
+
+def test_convolutional_encoder_on_images(digits):
+    from fastnn.layers import Conv2D, Flatten, MaxPool2D
+
+    X = digits[0][:300]
+    enc = [Conv2D(4, 3, padding="same", activation="relu"), MaxPool2D(2), Flatten(),
+           Dense(8, "relu")]
+    flat = _fit(Autoencoder(encoder=enc, input_shape=(1, 8, 8), max_iter=5, random_state=0), X)
+    assert [type(s).__name__ for s in flat.network_.specs] == \
+        ["Conv2D", "MaxPool2D", "Flatten", "Dense", "Dense"]
+    assert flat.transform(X).shape == (300, 8)
+    assert flat.inverse_transform(flat.transform(X)).shape == (300, 64)
+    images = _fit(Autoencoder(encoder=enc, max_iter=5, random_state=0), X.reshape(-1, 1, 8, 8))
+    np.testing.assert_allclose(images.transform(X.reshape(-1, 1, 8, 8)), flat.transform(X),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(images.score_samples(X.reshape(-1, 1, 8, 8)),
+                               flat.score_samples(X), rtol=0, atol=1e-12)

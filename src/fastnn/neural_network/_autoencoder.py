@@ -19,7 +19,7 @@ from fastnn.layers import ACTIVATIONS, Dense, Dropout, GaussianNoise, Layer
 from fastnn.neural_network._base import (
     BaseNetwork, _check_real, _stochastic, store_init_params,
 )
-from fastnn.neural_network._neural_net import WeightsMixin
+from fastnn.neural_network._neural_net import InputShapeMixin, WeightsMixin
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
 # the estimator's loss name -> the engine's (binary cross-entropy is the
@@ -27,8 +27,8 @@ from fastnn.utils._threads import blas_single_thread, effective_n_threads
 _LOSSES = {"squared_error": "squared_error", "binary_crossentropy": "log_loss"}
 
 
-class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, WeightsMixin, BaseNetwork,
-                  BaseEstimator):
+class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeMixin,
+                  WeightsMixin, BaseNetwork, BaseEstimator):
     """Autoencoder on fastnn's compiled engine (a scikit-learn transformer).
 
     ``hidden_layer_sizes`` is the encoder, its last entry the code, mirrored
@@ -36,7 +36,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, WeightsMixi
     list of fastnn.layers, the code its last layer's output) with an
     optional ``decoder`` (by default the encoder's Dense layers mirrored,
     without the code layer, with their activations); the output layer, a
-    Dense of the input's width, is added either way.
+    Dense of the input's width, is added either way. Samples may be images
+    or sequences for a convolutional or recurrent encoder: X (n, C, H, W) or
+    (n, T, F), or flat with ``input_shape``, as NeuralNet*; the output is the
+    flat sample.
 
     ``loss``: ``"squared_error"`` (identity output) or
     ``"binary_crossentropy"`` (sigmoid output; inputs in [0, 1]).
@@ -53,7 +56,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, WeightsMixi
     """
 
     def __init__(self, hidden_layer_sizes=(256, 32), activation="relu", *, encoder=None,
-                 decoder=None, loss="squared_error", noise=0.0, dropout=0.0, solver="adam",
+                 decoder=None, input_shape=None, loss="squared_error", noise=0.0, dropout=0.0, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,

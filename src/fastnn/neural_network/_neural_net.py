@@ -20,6 +20,33 @@ from fastnn.neural_network._base import (
 )
 
 
+class InputShapeMixin:
+    """Samples of any shape: X (n, ...) as it comes, or flat X read through
+    ``input_shape``."""
+
+    _allow_nd = True
+
+    def _in_shape(self, X):
+        sample = X.shape[1:]
+        if self.input_shape is None:
+            return tuple(sample)
+        shape = self.input_shape
+        if not (isinstance(shape, (tuple, list)) and 1 <= len(shape) <= 3 and all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and
+                (s >= 1 or s == -1) for s in shape) and sum(s == -1 for s in shape) <= 1):
+            raise ValueError("input_shape must be a tuple of 1 to 3 positive ints, one of "
+                             f"which may be -1 (inferred, as in numpy's reshape); got {shape!r}")
+        width = int(np.prod(sample))
+        known = int(np.prod([s for s in shape if s != -1]))
+        if -1 in shape and width % known == 0 and width // known >= 1:
+            shape = tuple(width // known if s == -1 else int(s) for s in shape)
+        shape = tuple(int(s) for s in shape)
+        if int(np.prod(shape)) != width:
+            raise ValueError(f"input_shape {tuple(self.input_shape)} does not hold the {width} "
+                             "values of one sample of X")
+        return shape
+
+
 class WeightsMixin:
     """Keras's get_weights / set_weights over a fitted network estimator."""
 
@@ -47,8 +74,7 @@ class WeightsMixin:
                 for p, s in zip(pv, sv)]
 
 
-class _NeuralNetLayers(WeightsMixin):
-    _allow_nd = True
+class _NeuralNetLayers(InputShapeMixin, WeightsMixin):
 
     def _hidden_specs(self, in_shape):
         layers = [Dense(100, "relu")] if self.layers is None else list(self.layers)
@@ -56,26 +82,6 @@ class _NeuralNetLayers(WeightsMixin):
             if not isinstance(layer, Layer):
                 raise ValueError(f"layers[{i}] must be a fastnn.layers layer, got {layer!r}")
         return layers
-
-    def _in_shape(self, X):
-        sample = X.shape[1:]
-        if self.input_shape is None:
-            return tuple(sample)
-        shape = self.input_shape
-        if not (isinstance(shape, (tuple, list)) and 1 <= len(shape) <= 3 and all(
-                isinstance(s, numbers.Integral) and not isinstance(s, bool) and
-                (s >= 1 or s == -1) for s in shape) and sum(s == -1 for s in shape) <= 1):
-            raise ValueError("input_shape must be a tuple of 1 to 3 positive ints, one of "
-                             f"which may be -1 (inferred, as in numpy's reshape); got {shape!r}")
-        width = int(np.prod(sample))
-        known = int(np.prod([s for s in shape if s != -1]))
-        if -1 in shape and width % known == 0 and width // known >= 1:
-            shape = tuple(width // known if s == -1 else int(s) for s in shape)
-        shape = tuple(int(s) for s in shape)
-        if int(np.prod(shape)) != width:
-            raise ValueError(f"input_shape {tuple(self.input_shape)} does not hold the {width} "
-                             "values of one sample of X")
-        return shape
 
     def _frozen_layers(self, n_layers):
         if self.freeze is None:
