@@ -56,13 +56,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
     """
 
     def __init__(self, hidden_layer_sizes=(256, 32), activation="relu", *, encoder=None,
-                 decoder=None, input_shape=None, loss="squared_error", noise=0.0, dropout=0.0, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 decoder=None, input_shape=None, loss="squared_error", noise=0.0, dropout=0.0,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 clip_norm=None, n_threads=None, dtype=None):
+                 clip_norm=None, n_threads=None, dtype=None, callbacks=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):

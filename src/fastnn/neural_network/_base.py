@@ -309,11 +309,18 @@ class BaseNetwork:
             engine.seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \
                 if has_dropout else 0
             Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
+            callbacks = self._callbacks()
+            for cb in callbacks:
+                if hasattr(cb, "on_fit_begin"):
+                    cb.on_fit_begin(self)
             if self.solver == "lbfgs":
                 self._fit_lbfgs(Xf, Yf, sw)
             else:
                 self._fit_stochastic(X, Y, Xf, Yf, sw, sample_weight, incremental,
-                                     validation_data)
+                                     validation_data, callbacks)
+            for cb in callbacks:
+                if hasattr(cb, "on_fit_end"):
+                    cb.on_fit_end(self)
         if not np.all(np.isfinite(self._engine.params)):
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.")
@@ -350,7 +357,20 @@ class BaseNetwork:
         self.n_iter_ = _check_optimize_result("lbfgs", res, self.max_iter)
         self.loss_ = float(res.fun)
 
-    def _fit_stochastic(self, X, Y, Xf, Yf, sw, sample_weight, incremental, validation_data):
+    def _callbacks(self):
+        cbs = getattr(self, "callbacks", None)
+        if cbs is None:
+            return []
+        hooks = ("on_fit_begin", "on_epoch_end", "on_fit_end")
+        if not isinstance(cbs, (list, tuple)) or not all(
+                any(hasattr(cb, h) for h in hooks) for cb in cbs):
+            raise ValueError("callbacks must be a list of callback objects (with on_fit_begin, "
+                             "on_epoch_end or on_fit_end; see fastnn.callbacks), got "
+                             f"{cbs!r}")
+        return list(cbs)
+
+    def _fit_stochastic(self, X, Y, Xf, Yf, sw, sample_weight, incremental, validation_data,
+                        callbacks=()):
         opt, schedule = self._optimizer()
         validate = None
         rows = None  # the training rows of X (all of them unless split)
@@ -397,7 +417,8 @@ class BaseNetwork:
             n_samples=n, rows=rows,
             batch_size=bs, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=n_iter_no_change, shuffle=self.shuffle, rng=self._random_state,
-            verbose=self.verbose, validate=validate, early_stopping=watch)
+            verbose=self.verbose, validate=validate, early_stopping=watch,
+            callbacks=callbacks, owner=self)
         self.n_iter_ = hist.n_iter
         self.t_ += hist.n_iter * n
         self.loss_ = hist.loss_curve[-1]

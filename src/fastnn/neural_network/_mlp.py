@@ -11,7 +11,8 @@ first-order solvers clip each batch gradient's global L2 norm to it before
 the L2 term and the update, as PyTorch's ``clip_grad_norm_``; None: off);
 ``n_threads``; ``dtype``; ``fit(..., validation_data=(X_val, y_val[, sw_val]))``;
 ``init`` (a fitted Autoencoder, whose encoder's Dense layers start the
-hidden layers, or one dict {"W", "b"} or None per hidden layer: pre-training).
+hidden layers, or one dict {"W", "b"} or None per hidden layer: pre-training);
+``callbacks`` (per-epoch hooks: fastnn.callbacks).
 """
 import numbers
 
@@ -110,7 +111,7 @@ class MLPClassifier(ClassifierMixin, _MLPLayers, ClassifierMixinNetwork, BaseEst
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, class_weight=None, clip_norm=None,
-                 n_threads=None, dtype=None, init=None):
+                 n_threads=None, dtype=None, init=None, callbacks=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -135,7 +136,7 @@ class MLPRegressor(RegressorMixin, _MLPLayers, RegressorMixinNetwork, BaseEstima
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, clip_norm=None, n_threads=None,
-                 dtype=None, init=None):
+                 dtype=None, init=None, callbacks=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):

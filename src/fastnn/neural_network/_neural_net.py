@@ -154,7 +154,8 @@ _COMMON_DOC = """
     layer), ``freeze`` (indices of layers that keep their weights) and
     ``clip_norm`` (the first-order solvers clip each batch gradient's global
     L2 norm to it before the L2 term and the update, as PyTorch's
-    ``clip_grad_norm_``; None, the default: no clipping).
+    ``clip_grad_norm_``; None, the default: no clipping), ``callbacks``
+    (per-epoch hooks: fastnn.callbacks).
 """
 
 
@@ -169,7 +170,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetLayers, ClassifierMixinNetw
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  class_weight=None, clip_norm=None, n_threads=None,
-                 dtype=None):
+                 dtype=None, callbacks=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):
@@ -191,7 +192,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetLayers, RegressorMixinNetwork
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, clip_norm=None, n_threads=None,
-                 dtype=None):
+                 dtype=None, callbacks=None):
         store_init_params(self, locals())
 
     def __sklearn_tags__(self):

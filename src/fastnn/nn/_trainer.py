@@ -91,7 +91,8 @@ def _check_loss(loss, best_loss, initial_loss, epoch, lr):
 
 def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter, tol,
           n_iter_no_change, shuffle, rng, verbose=0, opt_state=None, history=None,
-          validate=None, early_stopping=False, incremental=False, rows=None):
+          validate=None, early_stopping=False, incremental=False, rows=None, callbacks=(),
+          owner=None):
     """Run up to ``max_iter`` epochs in place on ``params``.
 
     ``validate(params) -> (score, loss or None)`` scores a validation set
@@ -101,7 +102,9 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
     MLP rule). ``rows``: the model's rows to train on (n_samples of them,
     in this order before shuffling), all n_samples rows when None.
     ``incremental`` runs one epoch without the max-iteration
-    warning (partial_fit). Returns (opt_state, history); pass them back to
+    warning (partial_fit). ``callbacks``: objects whose ``on_epoch_end(owner,
+    logs)`` runs after each epoch; True from any stops the fit (see
+    fastnn.callbacks). Returns (opt_state, history); pass them back to
     continue (warm start).
     """
     lr0 = float(optimizer.learning_rate)
@@ -116,6 +119,7 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         np.ascontiguousarray(rows, dtype=np.int64)
     if len(order) != n_samples:
         raise ValueError("rows must hold n_samples row indices")
+    stopped = False
     initial_loss = np.nan
     if hasattr(model, "reference_loss") and max_iter > 0:
         initial_loss = float(model.reference_loss(params, order, batch_size))
@@ -142,6 +146,18 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             line += f", validation score = {score:.6f}"
         if verbose:
             print(f"{line}, lr = {opt_state.lr:.3g}, {time.perf_counter() - start:.3f} s")
+        if callbacks:
+            logs = {"epoch": history.n_iter, "loss": loss, "lr": opt_state.lr,
+                    "seconds": time.perf_counter() - start}
+            if validate is not None:
+                logs["val_score"] = history.validation_scores[-1]
+                if val_loss is not None:
+                    logs["val_loss"] = val_loss
+            # every callback sees the epoch, then any of them may stop the fit
+            votes = [bool(cb.on_epoch_end(owner, logs)) for cb in callbacks
+                     if hasattr(cb, "on_epoch_end")]
+            if any(votes):
+                stopped = True
         if validate is not None:
             score = history.validation_scores[-1]
             if early_stopping:
@@ -161,6 +177,8 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             else:
                 history.no_improvement = 0
         history.best_loss = min(history.best_loss, loss)
+        if stopped:
+            break
         opt_state.lr = schedule.next_rate(lr0, opt_state.lr, opt_state.epochs,
                                           opt_state.samples_seen)
         if history.no_improvement > n_iter_no_change:
@@ -188,7 +206,7 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             f"weights ({initial_loss:g}): the fit went the wrong way, most likely because the "
             f"learning rate ({lr0:g}) is too high for this data. Lower it, or scale the "
             "features.", ConvergenceWarning)
-    if not history.converged and not incremental and max_iter > 0 and \
+    if not history.converged and not stopped and not incremental and max_iter > 0 and \
             history.n_iter == max_iter:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
