@@ -119,3 +119,28 @@ def test_bad_callbacks(digits):
         MLPClassifier(max_iter=2, callbacks=[EarlyStopping(monitor="acc")]).fit(X, y)
     with pytest.raises(ValueError, match="patience must be"):
         MLPClassifier(max_iter=2, callbacks=[EarlyStopping(patience=0)]).fit(X, y)
+
+
+def test_ctrl_c_stops_after_the_running_epoch(digits):
+    """SIGINT from another thread while compiled epochs run: the fit ends
+    after the epoch, warns, and leaves a usable estimator whose curves hold
+    the epochs run; the process's SIGINT handler is put back."""
+    import os
+    import signal
+    import threading
+
+    X, y = digits
+
+    class SignalSoon(Callback):
+        def on_epoch_end(self, estimator, logs):
+            if logs["epoch"] == 1:
+                threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    before = signal.getsignal(signal.SIGINT)
+    clf = MLPClassifier((128, 128), max_iter=10**6, tol=0.0, n_iter_no_change=10**9,
+                        random_state=0, callbacks=[SignalSoon()])
+    with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) after epoch"):
+        clf.fit(X, y)
+    assert 2 <= clf.n_iter_ < 10**6 and len(clf.loss_curve_) == clf.n_iter_
+    assert clf.score(X, y) > 0.9
+    assert signal.getsignal(signal.SIGINT) is before

@@ -30,6 +30,8 @@ DIVERGENCE_FACTOR times the best seen, is a ValueError; a fit that ends with
 a loss worse than the initial weights' (by more than max(|initial|, 1)) gets
 a ConvergenceWarning that says so.
 """
+import signal
+import threading
 import time
 import warnings
 
@@ -89,6 +91,33 @@ def _check_loss(loss, best_loss, initial_loss, epoch, lr):
         )
 
 
+class _CtrlC:
+    """Ctrl-C (SIGINT) during a fit is noted and the loop stops after the
+    epoch that is running (the compiled epoch holds no GIL, so Python sees
+    the signal once it returns); a second Ctrl-C interrupts at once. Only
+    in the main thread, where Python delivers signals."""
+
+    def __enter__(self):
+        self.hit, self._installed, self._old = False, False, None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._old = signal.signal(signal.SIGINT, self._note)
+                self._installed = True
+            except ValueError:  # an embedding interpreter without signals
+                pass
+        return self
+
+    def _note(self, signum, frame):
+        if self.hit:
+            raise KeyboardInterrupt
+        self.hit = True
+
+    def __exit__(self, *exc):
+        if self._installed:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if self._old is None else self._old)
+        return False
+
+
 def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter, tol,
           n_iter_no_change, shuffle, rng, verbose=0, opt_state=None, history=None,
           validate=None, early_stopping=False, incremental=False, rows=None, callbacks=(),
@@ -119,10 +148,42 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         np.ascontiguousarray(rows, dtype=np.int64)
     if len(order) != n_samples:
         raise ValueError("rows must hold n_samples row indices")
-    stopped = False
     initial_loss = np.nan
     if hasattr(model, "reference_loss") and max_iter > 0:
         initial_loss = float(model.reference_loss(params, order, batch_size))
+    with _CtrlC() as ctrl_c:
+        stopped, interrupted = _epochs(
+            model, params, schedule, lr0, opt_state, history, grad, order, initial_loss,
+            n_samples=n_samples, batch_size=batch_size, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, shuffle=shuffle, rng=rng, verbose=verbose,
+            validate=validate, early_stopping=early_stopping, incremental=incremental,
+            callbacks=callbacks, owner=owner, ctrl_c=ctrl_c)
+    if interrupted:
+        warnings.warn(f"fit interrupted (Ctrl-C) after epoch {history.n_iter}: the estimator "
+                      "keeps that epoch's weights (with early stopping, the best epoch's)",
+                      UserWarning)
+    if history.n_iter and np.isfinite(initial_loss) and \
+            history.loss_curve[-1] > initial_loss + max(abs(initial_loss), 1.0):
+        warnings.warn(
+            f"the training loss ended at {history.loss_curve[-1]:g}, above that of the initial "
+            f"weights ({initial_loss:g}): the fit went the wrong way, most likely because the "
+            f"learning rate ({lr0:g}) is too high for this data. Lower it, or scale the "
+            "features.", ConvergenceWarning)
+    if not history.converged and not stopped and not incremental and max_iter > 0 and \
+            history.n_iter == max_iter:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
+            "optimization hasn't converged yet.",
+            ConvergenceWarning,
+        )
+    return opt_state, history
+
+
+def _epochs(model, params, schedule, lr0, opt_state, history, grad, order, initial_loss, *,
+            n_samples, batch_size, max_iter, tol, n_iter_no_change, shuffle, rng, verbose,
+            validate, early_stopping, incremental, callbacks, owner, ctrl_c):
+    """train's epochs; returns (stopped by a callback or Ctrl-C, by Ctrl-C)."""
+    stopped = interrupted = False
     for _ in range(max_iter):
         start = time.perf_counter()
         if shuffle:
@@ -177,6 +238,8 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             else:
                 history.no_improvement = 0
         history.best_loss = min(history.best_loss, loss)
+        if ctrl_c.hit:
+            stopped = interrupted = True
         if stopped:
             break
         opt_state.lr = schedule.next_rate(lr0, opt_state.lr, opt_state.epochs,
@@ -199,18 +262,4 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
                 break
         if incremental:
             break
-    if history.n_iter and np.isfinite(initial_loss) and \
-            history.loss_curve[-1] > initial_loss + max(abs(initial_loss), 1.0):
-        warnings.warn(
-            f"the training loss ended at {history.loss_curve[-1]:g}, above that of the initial "
-            f"weights ({initial_loss:g}): the fit went the wrong way, most likely because the "
-            f"learning rate ({lr0:g}) is too high for this data. Lower it, or scale the "
-            "features.", ConvergenceWarning)
-    if not history.converged and not stopped and not incremental and max_iter > 0 and \
-            history.n_iter == max_iter:
-        warnings.warn(
-            f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
-            "optimization hasn't converged yet.",
-            ConvergenceWarning,
-        )
-    return opt_state, history
+    return stopped, interrupted
