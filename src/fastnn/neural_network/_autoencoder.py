@@ -10,17 +10,15 @@ partial_fit, warm_start, clip_norm, n_threads, dtype) is the MLP's.
 import numbers
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from fastnn.layers import ACTIVATIONS, Dense, Dropout, GaussianNoise, Layer
+from fastnn.layers import ACTIVATIONS, Dense, Dropout, GaussianNoise
 from fastnn.neural_network._base import (
     BaseNetwork, _check_real, _stochastic, store_init_params,
 )
-from fastnn.neural_network._neural_net import InputShapeMixin, WeightsMixin
-from fastnn.utils._threads import blas_single_thread, effective_n_threads
+from fastnn.neural_network._neural_net import InputShapeMixin, WeightsMixin, check_layers
 
 # the estimator's loss name -> the engine's (binary cross-entropy is the
 # logistic loss on soft targets)
@@ -73,13 +71,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
     # ------------------------------------------------------------ layers
     def _encoder_specs(self):
         if self.encoder is not None:
-            layers = list(self.encoder)
+            layers = check_layers("encoder", self.encoder)
             if not layers:
                 raise ValueError("encoder must hold at least one layer")
-            for i, layer in enumerate(layers):
-                if not isinstance(layer, Layer):
-                    raise ValueError(f"encoder[{i}] must be a fastnn.layers layer, got "
-                                     f"{layer!r}")
             return layers
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
@@ -94,12 +88,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
 
     def _decoder_specs(self, encoder):
         if self.decoder is not None:
-            layers = list(self.decoder)
-            for i, layer in enumerate(layers):
-                if not isinstance(layer, Layer):
-                    raise ValueError(f"decoder[{i}] must be a fastnn.layers layer, got "
-                                     f"{layer!r}")
-            return layers
+            return check_layers("decoder", self.decoder)
         dense = [s for s in encoder if isinstance(s, Dense)]
         return [Dense(s.units, s.activation) for s in reversed(dense[:-1])]
 
@@ -137,7 +126,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
                              f"{self.loss!r}")
 
     def _validation(self, validation_data):
-        """X_val or (X_val, sample_weight_val) as the engine's (X, y, sw)."""
+        """X_val or (X_val, sample_weight_val) as fit's (X_val, y_val, sw):
+        the targets come from X_val (see _validator)."""
         if validation_data is None:
             return None
         if isinstance(validation_data, tuple):
@@ -148,8 +138,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
             Xv, swv = validation_data
         else:
             Xv, swv = validation_data, None
-        Xv = self._check_X(Xv, reset=False)
-        return Xv, Xv, swv
+        return Xv, None, swv
 
     def fit(self, X, y=None, sample_weight=None, validation_data=None):
         """Learn to reconstruct X (y is ignored)."""
@@ -177,13 +166,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
                              f"in [{Y.min():.6g}, {Y.max():.6g}]")
         return Y, loss, Y.shape[1]
 
-    def _encode_known(self, y):
-        return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-
     def _validator(self, Xv, yv, swv, encoded):
         """The score after every epoch: minus the mean reconstruction error
-        (higher is better, as score()); and the eval-mode loss."""
-        Yv = np.asarray(yv, dtype=np.float64).reshape(len(yv), -1)
+        (higher is better, as score()); and the eval-mode loss. The targets
+        are Xv itself (checked and flat already); yv is not used."""
+        Yv = np.asarray(Xv, dtype=np.float64)
         engine = self._engine
 
         def validate(params):
@@ -218,13 +205,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
             raise ValueError(f"inverse_transform takes codes of shape (n_samples, "
                              f"{self.n_components_}), got an array of shape {Z.shape}")
         self._sync()
-        engine = self._engine.part(self._code_stop, len(self.network_.specs))
-        Zf = np.ascontiguousarray(Z, dtype=engine.dtype)
+        Zf = np.ascontiguousarray(Z, dtype=self._engine.dtype)
         if not np.all(np.isfinite(Zf)):
             raise ValueError("inverse_transform: the codes contain NaN or infinity")
-        with blas_single_thread():
-            raw = engine.predict(Zf, n_threads=effective_n_threads(self.n_threads))
-        return self._link(raw)
+        engine = self._engine.part(self._code_stop, len(self.network_.specs))
+        return self._link(self._run(engine, Zf))
 
     def _row_scores(self, raw, Y):
         """Minus each row's mean reconstruction error over its features."""
@@ -239,9 +224,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
         """Minus each row's reconstruction error (the mean squared error or
         the mean binary cross-entropy over its features): as scikit-learn's
         score_samples, the lower, the more abnormal."""
-        raw = self._raw(X)
-        Y = np.asarray(self._check_X(X, reset=False), dtype=np.float64).reshape(len(raw), -1)
-        return self._row_scores(raw.astype(np.float64), Y)
+        Xf = self._checked_flat(X)
+        raw = self._run(self._engine, Xf)
+        return self._row_scores(raw.astype(np.float64), Xf.astype(np.float64))
 
     def score(self, X, y=None, sample_weight=None):
         """The mean of score_samples(X): minus the mean reconstruction error."""

@@ -454,14 +454,24 @@ class BaseNetwork:
         return validate
 
     # ------------------------------------------------------------ predict
-    def _raw(self, X):
+    def _checked_flat(self, X):
+        """X checked against the fitted model, flat in the engine's dtype
+        (edits of coefs_ / intercepts_ taken in first)."""
         check_is_fitted(self, "coefs_")
         X = self._check_X(X, reset=False)
         self._check_sample_shape(X)
         self._sync()
-        Xf = self._flat(X, self._engine.dtype)
+        return self._flat(X, self._engine.dtype)
+
+    def _run(self, engine, Xf):
+        """``engine``'s eval-mode raw outputs of flat rows, the BLAS on one
+        thread under the engine's own."""
         with blas_single_thread():
-            return self._engine.predict(Xf, n_threads=effective_n_threads(self.n_threads))
+            return engine.predict(Xf, n_threads=effective_n_threads(self.n_threads))
+
+    def _raw(self, X):
+        Xf = self._checked_flat(X)  # first: it raises NotFittedError before _engine exists
+        return self._run(self._engine, Xf)
 
     def transform(self, X, layer=-1):
         """The activations of a hidden layer for each row of ``X``, flattened
@@ -481,14 +491,8 @@ class BaseNetwork:
                 not -n <= layer < n:
             raise ValueError(f"layer must be an integer in [{-n}, {n}) indexing the "
                              f"{n} hidden layers, got {layer!r}")
-        X = self._check_X(X, reset=False)
-        self._check_sample_shape(X)
-        self._sync()
-        engine = self._engine.part(0, ends[layer] + 1)
-        Xf = self._flat(X, engine.dtype)
-        with blas_single_thread():
-            out = engine.predict(Xf, n_threads=effective_n_threads(self.n_threads))
-        return out.reshape(len(Xf), -1)
+        Xf = self._checked_flat(X)
+        return self._run(self._engine.part(0, ends[layer] + 1), Xf).reshape(len(Xf), -1)
 
     def fit_transform(self, X, y=None, **fit_params):
         """``fit(X, y, **fit_params)``, then ``transform(X)``: the last hidden

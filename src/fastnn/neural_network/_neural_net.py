@@ -20,6 +20,16 @@ from fastnn.neural_network._base import (
 )
 
 
+def check_layers(name, layers):
+    """``layers`` as a list of fastnn.layers layers, or a ValueError naming
+    the first entry that is not one."""
+    layers = list(layers)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"{name}[{i}] must be a fastnn.layers layer, got {layer!r}")
+    return layers
+
+
 class InputShapeMixin:
     """Samples of any shape: X (n, ...) as it comes, or flat X read through
     ``input_shape``."""
@@ -77,11 +87,8 @@ class WeightsMixin:
 class _NeuralNetLayers(InputShapeMixin, WeightsMixin):
 
     def _hidden_specs(self, in_shape):
-        layers = [Dense(100, "relu")] if self.layers is None else list(self.layers)
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise ValueError(f"layers[{i}] must be a fastnn.layers layer, got {layer!r}")
-        return layers
+        return [Dense(100, "relu")] if self.layers is None else \
+            check_layers("layers", self.layers)
 
     def _frozen_layers(self, n_layers):
         if self.freeze is None:

@@ -34,7 +34,7 @@ def pretrain(X, hidden_layer_sizes, estimator=None):
     for h in sizes:
         est = clone(estimator).set_params(hidden_layer_sizes=(h,), encoder=None)
         est.fit(codes)
-        weights.append({k: v for k, v in est._encoder_weights()[0].items()})
+        weights.append(est._encoder_weights()[0])
         fitted.append(est)
         codes = est.transform(codes)
     weights.estimators = fitted
