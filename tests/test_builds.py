@@ -31,7 +31,9 @@ print(json.dumps({"openmp": bool(openmp_enabled()), "file": fastnn.__file__,
 def _fit_in(python_path):
     env = dict(os.environ, PYTHONPATH=str(python_path))
     out = subprocess.run([sys.executable, "-c", FIT], env=env, capture_output=True, text=True,
-                         check=True, cwd=python_path)
+                         stdin=subprocess.DEVNULL, cwd=python_path)
+    # the child's traceback in the failure message: a bare CalledProcessError hides it
+    assert out.returncode == 0, f"fit under {python_path} failed:\n{out.stderr[-4000:]}"
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -47,7 +49,8 @@ def test_no_openmp_build_works_and_matches(tmp_path):
                     ignore=shutil.ignore_patterns("*.so", "*.pyd", "*.c", "__pycache__"))
     env = dict(os.environ, FASTNN_NO_OPENMP="1")
     build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-j", "2"],
-                           cwd=src, env=env, capture_output=True, text=True)
+                           cwd=src, env=env, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
     assert build.returncode == 0, build.stderr[-3000:]
     assert "built for one thread" in build.stderr + build.stdout
 

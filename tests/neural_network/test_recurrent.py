@@ -328,8 +328,13 @@ def test_long_range_memory_gated_cells_remember_a_dense_net_cannot():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for layer in (LSTM, GRU):
-            clf = NeuralNetClassifier([layer(16)], max_iter=40, learning_rate_init=0.01,
-                                      batch_size=32, random_state=0).fit(Xtr, ytr)
+            # clipped as recurrent nets usually are: unclipped at lr 0.01 the LSTM's loss
+            # spikes off its plateau for some seeds, and which seeds depends on the BLAS
+            # kernels' rounding (SkylakeX vs Haswell). Clipped at 0.005 every one of seeds
+            # 0-9 reaches >= 0.987 on both kernels and every SIMD path.
+            clf = NeuralNetClassifier([layer(16)], max_iter=40, learning_rate_init=0.005,
+                                      clip_norm=1.0, batch_size=32,
+                                      random_state=0).fit(Xtr, ytr)
             assert clf.score(Xte, yte) >= 0.95, layer.__name__
         dense = MLPClassifier((64,), max_iter=200, random_state=0).fit(Xtr[:, -1], ytr)
     # chance is 0.5; 1000 test rows put 0.56 beyond four standard deviations
