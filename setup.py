@@ -26,6 +26,7 @@ EXTENSIONS = {
     "fastnn._core._optim": ["fnn_optim.c"],
     "fastnn._core._linear": ["fnn_linear.c", "fnn_optim.c"],
     "fastnn._core._net": ["fnn_net.c", "fnn_loss.c", "fnn_optim.c"],
+    "fastnn._core._rbm": ["fnn_rbm.c"],
 }
 
 

@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastnn import (
-    Autoencoder, LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor,
+    Autoencoder, BernoulliRBM, LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor,
     NeuralNetClassifier, NeuralNetRegressor,
 )
 from fastnn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
@@ -52,6 +52,7 @@ ESTIMATORS = [
     Autoencoder((6,), solver="lbfgs", max_iter=20, random_state=0),
     Autoencoder(encoder=[Dense(6, "tanh"), BatchNorm(), Dense(2)], noise=0.1, dropout=0.1,
                 solver="sgd", random_state=0),
+    BernoulliRBM(n_components=8, random_state=0),
 ]
 
 
@@ -67,7 +68,16 @@ _WEIGHTS_VS_BATCH_LAYERS = (
     "so repeating a row is not the same as weighting it (see the module docstring)")
 
 
+_PSEUDO_LIKELIHOOD = (
+    "score_samples flips one random feature per row, drawn from random_state in row order, "
+    "so a row's score depends on its position (scikit-learn xfails the same check for its "
+    "BernoulliRBM)")
+
+
 def expected_failures(estimator):
+    if isinstance(estimator, BernoulliRBM):
+        return {"check_methods_subset_invariance": _PSEUDO_LIKELIHOOD,
+                "check_methods_sample_order_invariance": _PSEUDO_LIKELIHOOD}
     if _has_batch_layers(estimator):
         return {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS_VS_BATCH_LAYERS,
                 "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS_VS_BATCH_LAYERS}

@@ -14,7 +14,7 @@ if _os.environ.get("FASTNN_SIMD", "") not in ("", *_SIMD_LEVELS):
 
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
-    Autoencoder, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor, pretrain,
+    Autoencoder, BernoulliRBM, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor, pretrain,
 )
 
 

@@ -260,3 +260,17 @@ cdef extern from "fnn_net.h" nogil:
                           const fnn_epoch_bufs_f64 *bufs, fnn_epoch_step *step,
                           double *loss_out, void *work, size_t work_size,
                           const fnn_blas *blas, int n_threads)
+
+cdef extern from "fnn_rbm.h" nogil:
+    fnn_int fnn_rbm_work_size(fnn_int F, fnn_int K, fnn_int B, fnn_int C)
+    int fnn_rbm_team_size(fnn_int F, fnn_int K, fnn_int B, fnn_int C, int n_threads)
+    int fnn_rbm_fit_f32(const fnn_blas *blas, fnn_int n, fnn_int F, fnn_int K, fnn_int B,
+                        fnn_int C, const float *X, float *W, float *bh, float *bv, float *H,
+                        double learning_rate, uint64_t seed, uint64_t batch0,
+                        const double *u_vis, const double *u_hid, float *work,
+                        fnn_int work_size, double *acc, int n_threads)
+    int fnn_rbm_fit_f64(const fnn_blas *blas, fnn_int n, fnn_int F, fnn_int K, fnn_int B,
+                        fnn_int C, const double *X, double *W, double *bh, double *bv,
+                        double *H, double learning_rate, uint64_t seed, uint64_t batch0,
+                        const double *u_vis, const double *u_hid, double *work,
+                        fnn_int work_size, double *acc, int n_threads)

@@ -1,0 +1,42 @@
+/* fnn_rbm.c -- persistent contrastive divergence for float32 and float64
+ * (see fnn_rbm.h). */
+#include "fnn_rbm.h"
+#include "fnn_act.h"
+#include "fnn_team.h"
+
+fnn_int fnn_rbm_work_size(fnn_int F, fnn_int K, fnn_int B, fnn_int C)
+{
+    /* S = [Xb; Vn] ((B + C) x F) and T = [Hp; Hn] ((B + C) x K) */
+    return (B + C) * (F + K);
+}
+
+/* A batch's multiply-adds per thread below which a second thread's barriers
+ * cost more than it saves (GEMMs of m x F x K, three and a half a batch). */
+#define FNN_RBM_MIN_WORK ((fnn_int)400000)
+
+int fnn_rbm_team_size(fnn_int F, fnn_int K, fnn_int B, fnn_int C, int n_threads)
+{
+#ifdef _OPENMP
+    const fnn_int work = (B + 2 * C) * F * K;
+    fnn_int useful = work / FNN_RBM_MIN_WORK;
+    if (useful > K / 8) useful = K / 8;       /* at least 8 hidden units a thread */
+    if (n_threads < 1) n_threads = 1;
+    if (useful < 1) return 1;
+    return useful < n_threads ? (int)useful : n_threads;
+#else
+    (void)F; (void)K; (void)B; (void)C; (void)n_threads;
+    return 1;
+#endif
+}
+
+/* [lo, hi) of n split in nt near-equal parts, part t. */
+static inline void fnn_rbm_part(fnn_int n, int nt, int t, fnn_int *lo, fnn_int *hi)
+{
+    *lo = n * t / nt;
+    *hi = n * (t + 1) / nt;
+}
+
+#define FNN_F32
+#include "fnn_rbm_impl.h"
+#define FNN_F64
+#include "fnn_rbm_impl.h"
