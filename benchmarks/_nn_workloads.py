@@ -105,6 +105,35 @@ def torch_autoencoder_epoch(X, sizes, batch_size):
                              torch.nn.MSELoss())
 
 
+def rbm_data(n, p, dtype=np.float32, seed=0):
+    """Binary rows with MNIST's density of lit pixels (about 19%)."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, p)) < 0.19).astype(dtype)
+
+
+def rbm_gemm_flops(n, p, k, batch_size=10):
+    """Multiply-adds x 2 of an RBM epoch: the positive and negative hidden
+    units, the visible sample and the update (chains = batch_size)."""
+    chains = batch_size * -(-n // batch_size)
+    return 2.0 * p * k * (2 * n + 3 * chains)
+
+
+def fastnn_rbm_epoch(X, n_components, n_threads=None):
+    """One epoch (n_iter=1) of fastnn.BernoulliRBM at scikit-learn's defaults."""
+    import fastnn
+
+    est = fastnn.BernoulliRBM(n_components, n_iter=1, random_state=0, n_threads=n_threads)
+    return lambda: est.fit(X)
+
+
+def sklearn_rbm_epoch(X, n_components):
+    """The same epoch of scikit-learn's BernoulliRBM."""
+    from sklearn.neural_network import BernoulliRBM
+
+    est = BernoulliRBM(n_components, n_iter=1, random_state=0)
+    return lambda: est.fit(X)
+
+
 def fastnn_adam_step(n, n_threads=None):
     """One Adam update over n float32 parameters (fastnn's fused C loop)."""
     from fastnn.optimizers import Adam

@@ -111,6 +111,16 @@ def bench_rnn_epoch(benchmark, cell, impl):
     benchmark.pedantic(epoch, rounds=3, iterations=1)
 
 
+@pytest.mark.parametrize("impl", ["fastnn", "sklearn"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def bench_rbm_epoch(benchmark, impl, dtype):
+    benchmark.group = f"rbm784-256-b10-epoch-{dtype}"
+    X = nnw.rbm_data(60_000 // SCALE, 784, np.dtype(dtype))
+    epoch = (nnw.sklearn_rbm_epoch if impl == "sklearn" else nnw.fastnn_rbm_epoch)(X, 256)
+    epoch()  # warm-up
+    benchmark.pedantic(epoch, rounds=3, iterations=1)
+
+
 @pytest.mark.parametrize("impl", ["fastnn", "torch"])
 def bench_autoencoder_epoch(benchmark, impl):
     benchmark.group = "autoencoder784-256-32-b200-epoch"

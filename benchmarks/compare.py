@@ -1,6 +1,6 @@
 """Side-by-side timings of fastnn and its anchors, one run, medians and ratios.
 
-    python benchmarks/compare.py [--repeat 5] [--quick] [--only linear|nn|rnn]
+    python benchmarks/compare.py [--repeat 5] [--quick] [--only linear|nn|rnn|rbm]
 
 For each workload: fastnn's median time, each anchor's median, the ratio
 (anchor / fastnn, > 1 means fastnn is faster) and, for fits, the score both
@@ -95,8 +95,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="a tenth of the rows")
-    ap.add_argument("--only", choices=["linear", "nn", "rnn"],
-                    help="one family of workloads (rnn: the LSTM and GRU rows of nn)")
+    ap.add_argument("--only", choices=["linear", "nn", "rnn", "rbm"],
+                    help="one family of workloads (rnn, rbm: those rows of nn)")
     args = ap.parse_args()
     n = 20_000 if args.quick else 200_000
 
@@ -125,13 +125,31 @@ def main():
     warnings.simplefilter("ignore")
     if args.only is None or args.only == "linear":
         linear_workloads(n, bench)
-    if args.only == "rnn":
+    if args.only == "rbm":
+        rbm_workloads(args, bench, torch_and_gemm_rate()[1])
+    elif args.only == "rnn":
         torch, peak = torch_and_gemm_rate()
         if torch is not None:
             rnn_workloads(args, bench, torch, peak)
     elif args.only != "linear":
         nn_workloads(args, bench)
     return rows
+
+
+def rbm_workloads(args, bench, peak):
+    """BernoulliRBM(256) epochs on 60000 x 784 binary rows against scikit-learn's,
+    in float32 and float64 (each keeps its input's dtype)."""
+    n = 60_000 // (10 if args.quick else 1)
+    for dtype in (np.float32, np.float64):
+        X = nnw.rbm_data(n, 784, dtype)
+        tag = "f32" if dtype == np.float32 else "f64"
+        name = f"BernoulliRBM 784-256 b10 {tag}, epoch"
+        tf = bench(name, nnw.fastnn_rbm_epoch(X, 256),
+                   [(f"sklearn {tag}", nnw.sklearn_rbm_epoch(X, 256))], None,
+                   repeat=min(args.repeat, 3))
+        rate = nnw.rbm_gemm_flops(n, 784, 256) / tf / 1e9
+        print(f"{name}: GEMMs at {rate:.0f} GFLOP/s, {100 * rate / peak:.0f}% of the machine's "
+              "float32 GEMM rate", flush=True)
 
 
 def linear_workloads(n, bench):
@@ -214,6 +232,7 @@ def nn_workloads(args, bench):
               [("PyTorch Conv2d, 1 thread", nnw.torch_conv(*conv))], None, gap=0.0)
         torch.set_num_threads(nt)
         rnn_workloads(args, bench, torch, peak)
+    rbm_workloads(args, bench, peak)
     contention_workloads(args, scale)
     if torch is not None:
         n = 10_000_000 // scale

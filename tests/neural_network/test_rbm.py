@@ -119,3 +119,32 @@ def test_partial_fit_and_gibbs(digits):
 def test_bad_parameters(digits, kw, match):
     with pytest.raises(ValueError, match=match):
         BernoulliRBM(**kw).fit(digits)
+
+
+def test_init_from_rbms_puts_their_weights_in(digits):
+    from sklearn.neural_network import BernoulliRBM as Sk
+
+    from fastnn import MLPClassifier, NeuralNetClassifier
+    from fastnn.layers import Dense
+
+    y = load_digits().target
+    r1 = BernoulliRBM(n_components=32, n_iter=2, random_state=0).fit(digits)
+    r2 = Sk(n_components=16, n_iter=2, random_state=0).fit(r1.transform(digits))
+    net = NeuralNetClassifier([Dense(32, "logistic"), Dense(16, "logistic")], init=[r1, r2],
+                              freeze=[0, 1], max_iter=2, random_state=0).fit(digits, y)
+    for k, rbm in enumerate((r1, r2)):  # frozen: exactly the RBMs' weights
+        np.testing.assert_array_equal(net.get_weights()[k]["W"], rbm.components_.T)
+        np.testing.assert_array_equal(net.get_weights()[k]["b"], rbm.intercept_hidden_)
+    mlp = MLPClassifier((32, 16), activation="logistic", max_iter=1, init=[r1, r2],
+                        solver="sgd", learning_rate_init=1e-12, random_state=0).fit(digits, y)
+    for k, rbm in enumerate((r1, r2)):  # a step of 1e-12 from them
+        np.testing.assert_allclose(mlp.coefs_[k], rbm.components_.T, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(mlp.intercepts_[k], rbm.intercept_hidden_, rtol=0,
+                                   atol=1e-9)
+    net = NeuralNetClassifier([Dense(32, "logistic")], init=[r1, None], max_iter=1,
+                              random_state=0).fit(digits, y)
+    assert not np.array_equal(net.get_weights()[0]["W"], r1.components_.T)  # fine-tuned
+    with pytest.raises(ValueError, match="shape"):
+        MLPClassifier((20,), init=[r1], max_iter=1).fit(digits, y)
+    with pytest.raises(ValueError, match="unfitted BernoulliRBM"):
+        MLPClassifier((32,), init=[BernoulliRBM(32)], max_iter=1).fit(digits, y)

@@ -11,7 +11,8 @@ first-order solvers clip each batch gradient's global L2 norm to it before
 the L2 term and the update, as PyTorch's ``clip_grad_norm_``; None: off);
 ``n_threads``; ``dtype``; ``fit(..., validation_data=(X_val, y_val[, sw_val]))``;
 ``init`` (a fitted Autoencoder, whose encoder's Dense layers start the
-hidden layers, or one dict {"W", "b"} or None per hidden layer: pre-training);
+hidden layers, or one dict {"W", "b"}, fitted BernoulliRBM or None per hidden
+layer: pre-training);
 ``callbacks`` (per-epoch hooks: fastnn.callbacks).
 """
 import numbers
@@ -69,7 +70,8 @@ class _MLPLayers:
             entries = list(init)
         else:
             raise ValueError("init must be a fitted fastnn.Autoencoder or a list with one dict "
-                             "{'W': ..., 'b': ...} (or None) per hidden layer, got "
+                             "{'W': ..., 'b': ...}, fitted BernoulliRBM or None per hidden "
+                             "layer, got "
                              f"{type(init).__name__}")
         dense = [i for i, s in enumerate(engine.network.specs[:-1]) if isinstance(s, Dense)]
         if len(entries) > len(dense):

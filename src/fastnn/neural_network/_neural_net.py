@@ -115,10 +115,22 @@ class _NeuralNetLayers(InputShapeMixin, WeightsMixin):
         _assign_weights(engine, init, "init")
 
 
+def _rbm_weights(rbm, where):
+    """A fitted BernoulliRBM (fastnn's or scikit-learn's) as a Dense layer's
+    weights: W = components_.T (visible x hidden), b = intercept_hidden_."""
+    if not hasattr(rbm, "components_"):
+        raise ValueError(f"{where}: an unfitted BernoulliRBM")
+    return {"W": np.asarray(rbm.components_).T, "b": np.asarray(rbm.intercept_hidden_)}
+
+
 def _assign_weights(engine, weights, where):
     """Copy per-layer dicts of arrays into the engine's buffers, after
     checking all of them."""
     network = engine.network
+    if isinstance(weights, (list, tuple)):
+        # fastnn's or scikit-learn's
+        weights = [_rbm_weights(w, where) if type(w).__name__ == "BernoulliRBM" else w
+                   for w in weights]
     if not isinstance(weights, (list, tuple)) or not all(
             w is None or isinstance(w, dict) for w in weights):
         raise ValueError(
@@ -157,8 +169,9 @@ _COMMON_DOC = """
     ``layers`` (list of fastnn.layers; default one Dense(100, 'relu')),
     ``input_shape`` (per-sample shape when X comes flat), ``init`` (a fitted
     fastnn network estimator; a fitted Autoencoder, whose encoder layers
-    then start the stack; or per-layer dicts of arrays, None to skip a
-    layer), ``freeze`` (indices of layers that keep their weights) and
+    then start the stack; or per-layer dicts of arrays, fitted
+    BernoulliRBMs (a Dense layer's W = components_.T, b = intercept_hidden_:
+    give it the logistic activation) or None to skip a layer), ``freeze`` (indices of layers that keep their weights) and
     ``clip_norm`` (the first-order solvers clip each batch gradient's global
     L2 norm to it before the L2 term and the update, as PyTorch's
     ``clip_grad_norm_``; None, the default: no clipping), ``callbacks``
