@@ -240,7 +240,7 @@ def test_greedy_layer_wise_pretraining(digits):
     np.testing.assert_allclose(clf.coefs_[1], w[1]["W"], rtol=0, atol=1e-9)
     with pytest.raises(ValueError, match="at least one size"):
         pretrain(X, ())
-    with pytest.raises(ValueError, match="unfitted fastnn.Autoencoder"):
+    with pytest.raises(ValueError, match="unfitted fastnn.Autoencoder or"):
         pretrain(X, (4,), estimator=MLPClassifier())
 
 
@@ -249,7 +249,8 @@ def test_pretrain_demo_prints_its_measurements(capsys):
 
     assert pretrain_demo(seeds=(0,)) == 0
     out = capsys.readouterr().out
-    for row in ("10% labels, random init", "greedy layer-wise", "5-9, hidden layers from 0-4"):
+    for row in ("10% labels, random init", "greedy layer-wise", "greedy RBMs",
+                "5-9, hidden layers from 0-4"):
         assert row in out
 
 

@@ -82,9 +82,13 @@ def test_pseudo_likelihood_within_noise_of_sklearns(digits):
 
 
 def test_threads_give_the_same_model(digits):
-    fits = [BernoulliRBM(n_components=64, n_iter=2, random_state=0, n_threads=t).fit(digits)
-            for t in (1, 2)]
-    np.testing.assert_allclose(fits[0].components_, fits[1].components_, atol=1e-12)
+    from fastnn._core._rbm import rbm_team_size
+
+    assert rbm_team_size(64, 512, 20, 20, 2) == 2  # this RBM does run on two threads
+    fits = [BernoulliRBM(n_components=512, batch_size=20, n_iter=2, random_state=0,
+                         n_threads=t).fit(digits) for t in (1, 2)]
+    np.testing.assert_allclose(fits[0].components_, fits[1].components_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(fits[0].h_samples_, fits[1].h_samples_)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -148,3 +152,15 @@ def test_init_from_rbms_puts_their_weights_in(digits):
         MLPClassifier((20,), init=[r1], max_iter=1).fit(digits, y)
     with pytest.raises(ValueError, match="unfitted BernoulliRBM"):
         MLPClassifier((32,), init=[BernoulliRBM(32)], max_iter=1).fit(digits, y)
+
+
+def test_greedy_layer_wise_rbms(digits):
+    from fastnn import pretrain
+
+    w = pretrain(digits, (24, 8), BernoulliRBM(n_iter=3, random_state=0))
+    first, second = w.estimators
+    assert isinstance(first, BernoulliRBM) and first.n_components == 24
+    assert second.n_features_in_ == 24 and second.n_components == 8
+    np.testing.assert_allclose(second.transform(first.transform(digits)),
+                               expit(expit(digits @ w[0]["W"] + w[0]["b"]) @ w[1]["W"]
+                                     + w[1]["b"]), rtol=1e-12)
