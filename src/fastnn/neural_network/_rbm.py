@@ -13,7 +13,6 @@ drawn from ``random_state`` (so the chains are not the ones scikit-learn's
 float32 input in float32. ``transform``, ``gibbs`` and ``score_samples``
 are scikit-learn's NumPy expressions (one GEMM each).
 """
-import numbers
 import time
 
 import numpy as np
@@ -25,6 +24,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastnn._core._rbm import rbm_fit
+from fastnn.neural_network._base import _check_int, _check_real
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
 
 # rows densified at a time from sparse input (whole batches)
@@ -57,13 +57,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _check_params(self):
         for name, low in (("n_components", 1), ("batch_size", 1), ("n_iter", 0)):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-        lr = self.learning_rate
-        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not lr > 0 \
-                or not np.isfinite(lr):
-            raise ValueError(f"learning_rate must be a positive finite number, got {lr!r}")
+            _check_int(name, getattr(self, name), low)
+        _check_real("learning_rate", self.learning_rate, 0, low_open=True)
 
     def _init_state(self, X, rng):
         """scikit-learn's initial state in X's dtype, and the sampling seed."""
