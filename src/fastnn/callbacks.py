@@ -16,7 +16,13 @@ During a fit the estimator's weights (``coefs_``, ``intercepts_``, and for
 NeuralNet* and Autoencoder ``get_weights()``) are the current ones; its
 curves (``loss_curve_``...) are set when the fit ends.
 """
+import importlib
+import os
+import pickle
+import tempfile
+
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 
 class Callback:
@@ -90,3 +96,162 @@ class EarlyStopping(Callback):
             engine = estimator._engine
             engine.params[...], engine.stats[...] = self._saved
         self._saved = None
+
+
+# ------------------------------------------------------------- checkpoints
+_FORMAT = "fastnn-checkpoint"
+_VERSION = 1
+# what may differ between the estimator that wrote a checkpoint and the one
+# resuming from it: how long it runs, what it reports, on how many threads
+RESUME_MAY_CHANGE = frozenset({"max_iter", "verbose", "callbacks", "n_threads"})
+
+
+class ModelCheckpoint(Callback):
+    """Saves the whole training state after an epoch: weights, running
+    statistics, the optimizer's state (moments, step count), the schedule's
+    position, the stopping counters, the random state, the row order and the
+    history. ``fit(X, y, resume_from=path)`` goes on from it exactly: 10
+    epochs, a checkpoint, and 10 more resumed give bitwise the weights of 20
+    epochs in one fit (same ``n_threads``); ``load_checkpoint(path)`` gives
+    the estimator of that epoch, ready to predict.
+
+    ``path`` may hold ``str.format`` fields of the epoch's logs
+    (``"ckpt-{epoch:03d}.pkl"``). With ``save_best_only`` a checkpoint is
+    written only when ``monitor`` ("loss", "val_loss" or "val_score")
+    improves on the best so far (Keras's ModelCheckpoint). Every ``every``
+    epochs otherwise. A file is written whole or not at all (a temporary
+    file renamed over it). Checkpoints are pickles: load only files you
+    trust, as with any pickle."""
+
+    def __init__(self, path, save_best_only=False, monitor="val_loss", every=1):
+        self.path = path
+        self.save_best_only = save_best_only
+        self.monitor = monitor
+        self.every = every
+
+    def on_fit_begin(self, estimator):
+        if not isinstance(self.path, (str, os.PathLike)):
+            raise ValueError(f"ModelCheckpoint: path must be a str or a path, got {self.path!r}")
+        if self.monitor not in ("loss", "val_loss", "val_score"):
+            raise ValueError("ModelCheckpoint: monitor must be 'loss', 'val_loss' or "
+                             f"'val_score', got {self.monitor!r}")
+        if not isinstance(self.every, (int, np.integer)) or isinstance(self.every, bool) or \
+                self.every < 1:
+            raise ValueError(f"ModelCheckpoint: every must be an int >= 1, got {self.every!r}")
+        self.best, self.saved = None, []
+
+    def on_epoch_end(self, estimator, logs):
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise ValueError(f"ModelCheckpoint: monitor={self.monitor!r} needs a validation "
+                                 "set (validation_data, or early_stopping's "
+                                 "validation_fraction)")
+            value = logs[self.monitor]
+            sign = 1.0 if self.monitor == "val_score" else -1.0
+            if self.best is not None and not sign * (value - self.best) > 0:
+                return False
+            self.best = value
+        elif logs["epoch"] % self.every:
+            return False
+        path = os.fspath(self.path).format(**logs)
+        save_checkpoint(estimator, path)
+        self.saved.append(path)
+        return False
+
+
+def save_checkpoint(estimator, path):
+    """Write ``estimator``'s training state to ``path`` (what ModelCheckpoint
+    does after an epoch; between fits it saves the fitted estimator, from
+    which ``fit(..., resume_from=path)`` with a larger ``max_iter`` goes on)."""
+    check_is_fitted(estimator, "coefs_")
+    state = {k: v for k, v in estimator.__getstate__().items() if k != "callbacks"}
+    payload = {"format": _FORMAT, "version": _VERSION,
+               "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+               "state": state}
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".fastnn-ckpt-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _read(path):
+    try:
+        with open(os.fspath(path), "rb") as f:
+            payload = pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+        raise ValueError(f"{os.fspath(path)!r} is not a fastnn checkpoint ({e})") from None
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise ValueError(f"{os.fspath(path)!r} is not a fastnn checkpoint")
+    if payload["version"] > _VERSION:
+        raise ValueError(f"{os.fspath(path)!r} was written by a newer fastnn (checkpoint "
+                         f"version {payload['version']}; this one reads {_VERSION})")
+    return payload
+
+
+def load_checkpoint(path):
+    """The estimator a checkpoint holds, fitted up to its epoch: it predicts,
+    pickles, and ``fit(X, y, resume_from=path)`` on it (or on a clone with a
+    larger ``max_iter``) goes on training. Its curves (``loss_curve_``,
+    ``n_iter_``...) are those up to the checkpoint; ``callbacks`` is None."""
+    payload = _read(path)
+    module, _, name = payload["class"].rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    est = cls.__new__(cls)
+    est.__setstate__(dict(payload["state"]))
+    est.callbacks = None
+    est._set_curves(est._engine.history)
+    return est
+
+
+def restore_into(estimator, path):
+    """Put the training state of the checkpoint at ``path`` into
+    ``estimator`` (fit's ``resume_from``): the checkpoint must come from the
+    same class with the same parameters, but for those in RESUME_MAY_CHANGE."""
+    payload = _read(path)
+    cls = f"{type(estimator).__module__}.{type(estimator).__qualname__}"
+    if payload["class"] != cls:
+        raise ValueError(f"resume_from: the checkpoint holds a {payload['class']}, not a {cls}")
+    state = payload["state"]
+    mine = estimator.get_params(deep=False)
+    for name, value in mine.items():
+        if name in RESUME_MAY_CHANGE:
+            continue
+        if name not in state or not _same(state[name], value):
+            raise ValueError(f"resume_from: the checkpoint was written with {name}="
+                             f"{state.get(name, '(absent)')!r}, this estimator has {name}="
+                             f"{value!r}; only {sorted(RESUME_MAY_CHANGE)} may change")
+    if "_engine" not in state or state["_engine"].history.order is None:
+        raise ValueError("resume_from: the checkpoint holds no first-order fit in progress "
+                         "(write it with ModelCheckpoint or save_checkpoint after such a fit)")
+    for key in [k for k in estimator.__dict__ if k not in mine]:
+        del estimator.__dict__[key]
+    kept = {name: mine[name] for name in RESUME_MAY_CHANGE if name in mine}
+    estimator.__setstate__({**state, **kept})
+
+
+def _same(a, b):
+    """Parameter equality for the resume check (arrays, estimators, layers)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if hasattr(a, "get_params"):
+        return _same(a.get_params(deep=False), b.get_params(deep=False))
+    if hasattr(a, "__dict__") and not isinstance(a, type):
+        return _same(vars(a), vars(b))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return repr(a) == repr(b)

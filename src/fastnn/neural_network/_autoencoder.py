@@ -140,11 +140,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, InputShapeM
             Xv, swv = validation_data, None
         return Xv, None, swv
 
-    def fit(self, X, y=None, sample_weight=None, validation_data=None):
-        """Learn to reconstruct X (y is ignored)."""
+    def fit(self, X, y=None, sample_weight=None, validation_data=None, resume_from=None):
+        """Learn to reconstruct X (y is ignored); ``resume_from``: a checkpoint
+        to go on from (see MLPClassifier.fit)."""
         self._check_loss()
         return self._fit(X, None, sample_weight=sample_weight,
-                         validation_data=self._validation(validation_data))
+                         validation_data=self._validation(validation_data),
+                         resume_from=resume_from)
 
     @available_if(_stochastic)
     def partial_fit(self, X, y=None, sample_weight=None):

@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from fastnn.callbacks import restore_into
 from fastnn.layers import Dense
 from fastnn.layers._layers import OutputDense
 from fastnn.nn._engine import Engine
@@ -256,8 +257,14 @@ class BaseNetwork:
 
     # ---------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
-             validation_data=None):
+             validation_data=None, resume_from=None):
         self._check_hyper_parameters()
+        resume = resume_from is not None
+        if resume:
+            if self.solver == "lbfgs":
+                raise ValueError("resume_from needs a first-order solver; solver='lbfgs' has "
+                                 "no epochs to resume")
+            restore_into(self, resume_from)
         if incremental and self.solver == "lbfgs":
             raise ValueError("partial_fit is only available for stochastic optimizers; "
                              "solver='lbfgs' is not")
@@ -269,14 +276,16 @@ class BaseNetwork:
                              f"sample_weight_val), got {type(validation_data).__name__}"
                              + (f" of length {len(validation_data)}"
                                 if isinstance(validation_data, (tuple, list)) else ""))
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        first_pass = not resume and (not hasattr(self, "coefs_") or
+                                     (not self.warm_start and not incremental))
         X, y = self._check_X_y(X, y, reset=first_pass)
         if not first_pass:
             self._check_sample_shape(X)
         Y, loss, n_outputs = self._encode_targets(y, X.shape[0], first_pass, incremental,
                                                   classes)
         n_threads = effective_n_threads(self.n_threads)
-        self._random_state = check_random_state(self.random_state)
+        if not resume:  # a resumed fit goes on with the checkpoint's random state
+            self._random_state = check_random_state(self.random_state)
         dtype = self._work_dtype(X)
         Xf = self._flat(X, dtype)
         sw = self._sample_weight(sample_weight, X, Y, loss, dtype)
@@ -306,8 +315,9 @@ class BaseNetwork:
             engine.n_threads = n_threads
             has_dropout = any(b.desc and b.desc["kind"] == "dropout"
                               for b in self.network_.built)
-            engine.seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \
-                if has_dropout else 0
+            if not resume:
+                engine.seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \
+                    if has_dropout else 0
             Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
             callbacks = self._callbacks()
             for cb in callbacks:
@@ -317,7 +327,7 @@ class BaseNetwork:
                 self._fit_lbfgs(Xf, Yf, sw)
             else:
                 self._fit_stochastic(X, Y, Xf, Yf, sw, sample_weight, incremental,
-                                     validation_data, callbacks)
+                                     validation_data, callbacks, resume)
             for cb in callbacks:
                 if hasattr(cb, "on_fit_end"):
                     cb.on_fit_end(self)
@@ -370,21 +380,26 @@ class BaseNetwork:
         return list(cbs)
 
     def _fit_stochastic(self, X, Y, Xf, Yf, sw, sample_weight, incremental, validation_data,
-                        callbacks=()):
+                        callbacks=(), resume=False):
         opt, schedule = self._optimizer()
         validate = None
         rows = None  # the training rows of X (all of them unless split)
         if self.early_stopping and validation_data is None:
             # scikit-learn stratifies single-output (binary) classifiers only
             stratify = Y.ravel() if is_classifier(self) and self.n_outputs_ == 1 else None
-            idx = np.arange(X.shape[0])
-            tr, va = train_test_split(idx, random_state=self._random_state,
-                                      test_size=self.validation_fraction, stratify=stratify)
+            if resume:
+                tr, va = self._split_rows
+            else:
+                idx = np.arange(X.shape[0])
+                tr, va = train_test_split(idx, random_state=self._random_state,
+                                          test_size=self.validation_fraction,
+                                          stratify=stratify)
             if len(va) < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
             # train on X's rows in place (no copy of the training part)
             rows = tr.astype(np.int64)
+            self._split_rows = (tr, va)  # for a checkpoint's resume
             Xv, Yv = Xf[va], Y[va]
             swv = None if sample_weight is None else np.asarray(sample_weight)[va]
             validate = self._validator(Xv, Yv, swv, encoded=True)
@@ -414,23 +429,32 @@ class BaseNetwork:
         hist = self._engine.fit_epochs(
             Xf, Yf, sw, self.alpha, opt, schedule, samples_seen=self.t_,
             incremental=incremental, restore_best=watch, clip_norm=self.clip_norm,
-            n_samples=n, rows=rows,
+            n_samples=n, rows=rows, resume=resume,
             batch_size=bs, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=n_iter_no_change, shuffle=self.shuffle, rng=self._random_state,
             verbose=self.verbose, validate=validate, early_stopping=watch,
             callbacks=callbacks, owner=self)
+        self._set_curves(hist, validate is not None, watch)
+
+    def _set_curves(self, hist, validated=None, watched=None):
+        """n_iter_, loss_, the curves and bests of a first-order fit's history
+        (``validated``, ``watched``: None reads them off the history)."""
+        if validated is None:
+            validated = bool(hist.validation_scores)
+            watched = validated and bool(self.early_stopping)
         self.n_iter_ = hist.n_iter
-        self.t_ += hist.n_iter * n
-        self.loss_ = hist.loss_curve[-1]
+        # samples seen by the schedules over every fit, scikit-learn's t_
+        self.t_ = self._engine.opt_state.samples_seen
+        self.loss_ = hist.loss_curve[-1] if hist.loss_curve else None
         self.loss_curve_ = hist.loss_curve
-        if validate is not None:
+        if validated:
             self.validation_scores_ = hist.validation_scores
             self.validation_loss_curve_ = hist.validation_loss_curve
             self.best_validation_score_ = hist.best_validation_score
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        self.best_loss_ = None if watch else hist.best_loss
+        self.best_loss_ = None if watched else hist.best_loss
 
     def _validator(self, Xv, yv, swv, encoded):
         """score (accuracy or R^2, as score()) and the eval-mode loss on a
@@ -525,12 +549,14 @@ class ClassifierMixinNetwork(BaseNetwork):
     """Targets of a classifier: binary -> one logistic output, multiclass ->
     softmax, multilabel indicator -> one logistic output per label."""
 
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, validation_data=None, resume_from=None):
         """Fit the model to X, y. ``validation_data=(X_val, y_val[, sw_val])``
         scores that set after every epoch (and is what ``early_stopping``
-        watches, instead of a ``validation_fraction`` split)."""
+        watches, instead of a ``validation_fraction`` split).
+        ``resume_from``: a checkpoint (fastnn.callbacks.ModelCheckpoint) of a
+        fit on the same X, y to go on with, up to ``max_iter`` epochs in all."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
+                         validation_data=validation_data, resume_from=resume_from)
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -636,12 +662,13 @@ class RegressorMixinNetwork(BaseNetwork):
     """Targets of a regressor: (n,) or (n, n_outputs) reals; identity output
     with the squared error, or exp output with the Poisson deviance."""
 
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit the model to X, y (see the classifiers' fit for validation_data)."""
+    def fit(self, X, y, sample_weight=None, validation_data=None, resume_from=None):
+        """Fit the model to X, y (see the classifiers' fit for validation_data
+        and resume_from)."""
         if self.loss not in ("squared_error", "poisson"):
             raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=validation_data)
+                         validation_data=validation_data, resume_from=resume_from)
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):

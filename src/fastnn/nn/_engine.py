@@ -180,7 +180,8 @@ class Engine:
 
     # ---------------------------------------------------------- mini-batch
     def fit_epochs(self, X, Y, sw, alpha, optimizer, schedule, *, samples_seen,
-                   incremental=False, restore_best=False, clip_norm=None, **train_args):
+                   incremental=False, restore_best=False, clip_norm=None, resume=False,
+                   **train_args):
         """The compiled first-order fit (fastnn.nn._trainer.train's
         ``train_args``) in place on the parameters, continuing the engine's
         history. A new optimizer state per fit, as scikit-learn's: its first
@@ -189,17 +190,22 @@ class Engine:
         state of the previous call instead. With ``restore_best`` the best
         validation epoch's parameters and running statistics are put back.
         ``clip_norm``: clip each batch gradient's global norm to it (None:
-        no clipping). Returns the history."""
-        if self.opt_state is None or not incremental:
+        no clipping). ``resume``: go on with the fit in progress whose state
+        the engine holds (a checkpoint's). Returns the history."""
+        if resume:
+            if self.opt_state is None:
+                raise ValueError("resume_from: the checkpoint holds no optimizer state")
+        elif self.opt_state is None or not incremental:
             self.opt_state = _trainer.OptimizerState(
                 optimizer._update_rule(), self.network.n_params, self.params.dtype,
                 schedule(float(optimizer.learning_rate), 0, 0))
             self.opt_state.samples_seen = samples_seen
-        self.history.best_params = self.history.best_stats = None
+        if not resume:
+            self.history.best_params = self.history.best_stats = None
         self.opt_state, hist = _trainer.train(
             self.epoch_model(X, Y, sw, alpha, clip_norm), self.params, optimizer, schedule,
             opt_state=self.opt_state, history=self.history, incremental=incremental,
-            **train_args)
+            resume=resume, **train_args)
         if restore_best and hist.best_params is not None:
             self.params[...] = hist.best_params
             if hist.best_stats is not None:

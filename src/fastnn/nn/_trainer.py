@@ -68,6 +68,10 @@ class History:
         self.best_validation_score = -np.inf
         self.best_params = None
         self.best_stats = None
+        # the fit in progress: the row order the next shuffle permutes, and
+        # the initial weights' loss (a resumed fit continues both)
+        self.order = None
+        self.initial_loss = np.nan
 
 
 # A loss this many times the best one seen (or than 1, for losses near zero
@@ -121,7 +125,7 @@ class _CtrlC:
 def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter, tol,
           n_iter_no_change, shuffle, rng, verbose=0, opt_state=None, history=None,
           validate=None, early_stopping=False, incremental=False, rows=None, callbacks=(),
-          owner=None):
+          owner=None, resume=False):
     """Run up to ``max_iter`` epochs in place on ``params``.
 
     ``validate(params) -> (score, loss or None)`` scores a validation set
@@ -134,7 +138,9 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
     warning (partial_fit). ``callbacks``: objects whose ``on_epoch_end(owner,
     logs)`` runs after each epoch; True from any stops the fit (see
     fastnn.callbacks). Returns (opt_state, history); pass them back to
-    continue (warm start).
+    continue (warm start). ``resume``: ``opt_state`` and ``history`` are
+    those of a fit stopped between two epochs (a checkpoint): go on with it
+    up to ``max_iter`` epochs in all, as if it had never stopped.
     """
     lr0 = float(optimizer.learning_rate)
     if opt_state is None or opt_state.state.shape[0] != model.n_params * \
@@ -142,18 +148,26 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
         opt_state = OptimizerState(optimizer._update_rule(), model.n_params, params.dtype,
                                    schedule(lr0, 0, 0))
     history = History() if history is None else history
-    history.n_iter = 0
     grad = np.empty_like(params)
-    order = np.arange(n_samples, dtype=np.int64) if rows is None else \
-        np.ascontiguousarray(rows, dtype=np.int64)
-    if len(order) != n_samples:
-        raise ValueError("rows must hold n_samples row indices")
-    initial_loss = np.nan
-    if hasattr(model, "reference_loss") and max_iter > 0:
-        initial_loss = float(model.reference_loss(params, order, batch_size))
+    if resume:
+        if history.order is None or len(history.order) != n_samples:
+            done = 0 if history.order is None else len(history.order)
+            raise ValueError(f"the fit to resume trained on {done} rows; this data has "
+                             f"{n_samples}")
+    else:
+        history.n_iter = 0
+        history.order = np.arange(n_samples, dtype=np.int64) if rows is None else \
+            np.ascontiguousarray(rows, dtype=np.int64)
+        if len(history.order) != n_samples:
+            raise ValueError("rows must hold n_samples row indices")
+        history.initial_loss = np.nan
+        if hasattr(model, "reference_loss") and max_iter > 0:
+            history.initial_loss = float(model.reference_loss(params, history.order,
+                                                              batch_size))
+    initial_loss = history.initial_loss
     with _CtrlC() as ctrl_c:
-        stopped, interrupted = _epochs(
-            model, params, schedule, lr0, opt_state, history, grad, order, initial_loss,
+        stopped, interrupted, converged = _epochs(
+            model, params, schedule, lr0, opt_state, history, grad, initial_loss,
             n_samples=n_samples, batch_size=batch_size, max_iter=max_iter, tol=tol,
             n_iter_no_change=n_iter_no_change, shuffle=shuffle, rng=rng, verbose=verbose,
             validate=validate, early_stopping=early_stopping, incremental=incremental,
@@ -169,7 +183,7 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
             f"weights ({initial_loss:g}): the fit went the wrong way, most likely because the "
             f"learning rate ({lr0:g}) is too high for this data. Lower it, or scale the "
             "features.", ConvergenceWarning)
-    if not history.converged and not stopped and not incremental and max_iter > 0 and \
+    if not converged and not stopped and not incremental and max_iter > 0 and \
             history.n_iter == max_iter:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
@@ -179,48 +193,38 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
     return opt_state, history
 
 
-def _epochs(model, params, schedule, lr0, opt_state, history, grad, order, initial_loss, *,
+def _epochs(model, params, schedule, lr0, opt_state, history, grad, initial_loss, *,
             n_samples, batch_size, max_iter, tol, n_iter_no_change, shuffle, rng, verbose,
             validate, early_stopping, incremental, callbacks, owner, ctrl_c):
-    """train's epochs; returns (stopped by a callback or Ctrl-C, by Ctrl-C)."""
-    stopped = interrupted = False
-    for _ in range(max_iter):
+    """train's epochs; returns whether the fit was stopped (by a callback or
+    Ctrl-C), interrupted (Ctrl-C) and converged (the stopping rule).
+
+    Everything an epoch changes (the history, the stopping counters, the
+    next epoch's rate) is settled before the callbacks see it, so that what
+    a callback saves (fastnn.callbacks.ModelCheckpoint) is the whole state
+    between two epochs and a fit resumed from it runs the same epochs."""
+    stopped = interrupted = converged = False
+    for _ in range(max_iter - history.n_iter):
         start = time.perf_counter()
         if shuffle:
             # shuffle the previous order (scikit-learn's MLP composes its
             # shuffles this way: the same random_state gives the same batches)
-            order = order[rng.permutation(n_samples)]
-        perm = order
-        loss = model.epoch(perm, batch_size, opt_state, params, grad)
-        _check_loss(loss, history.best_loss, initial_loss, opt_state.epochs, opt_state.lr)
+            history.order = history.order[rng.permutation(n_samples)]
+        lr = opt_state.lr
+        loss = model.epoch(history.order, batch_size, opt_state, params, grad)
+        _check_loss(loss, history.best_loss, initial_loss, opt_state.epochs, lr)
         opt_state.epochs += 1
         opt_state.samples_seen += n_samples
         history.n_iter += 1
         history.loss_curve.append(loss)
-        line = f"Iteration {history.n_iter}, loss = {loss:.8f}"
+        logs = {"epoch": history.n_iter, "loss": loss, "lr": lr}
         if validate is not None:
             score, val_loss = validate(params)
             history.validation_scores.append(score)
             if val_loss is not None:
                 history.validation_loss_curve.append(val_loss)
-                line += f", validation loss = {val_loss:.8f}"
-            line += f", validation score = {score:.6f}"
-        if verbose:
-            print(f"{line}, lr = {opt_state.lr:.3g}, {time.perf_counter() - start:.3f} s")
-        if callbacks:
-            logs = {"epoch": history.n_iter, "loss": loss, "lr": opt_state.lr,
-                    "seconds": time.perf_counter() - start}
-            if validate is not None:
-                logs["val_score"] = history.validation_scores[-1]
-                if val_loss is not None:
-                    logs["val_loss"] = val_loss
-            # every callback sees the epoch, then any of them may stop the fit
-            votes = [bool(cb.on_epoch_end(owner, logs)) for cb in callbacks
-                     if hasattr(cb, "on_epoch_end")]
-            if any(votes):
-                stopped = True
-        if validate is not None:
-            score = history.validation_scores[-1]
+                logs["val_loss"] = val_loss
+            logs["val_score"] = score
             if early_stopping:
                 if score < history.best_validation_score + tol:
                     history.no_improvement += 1
@@ -238,28 +242,43 @@ def _epochs(model, params, schedule, lr0, opt_state, history, grad, order, initi
             else:
                 history.no_improvement = 0
         history.best_loss = min(history.best_loss, loss)
-        if ctrl_c.hit:
-            stopped = interrupted = True
-        if stopped:
-            break
         opt_state.lr = schedule.next_rate(lr0, opt_state.lr, opt_state.epochs,
                                           opt_state.samples_seen)
+        plateau = None
         if history.no_improvement > n_iter_no_change:
             what = "Validation score" if early_stopping else "Training loss"
             reduced = schedule.on_plateau(opt_state.lr)
+            plateau = f"{what} did not improve more than tol={tol} for " \
+                      f"{n_iter_no_change} consecutive epochs. "
             if reduced is not None:
                 opt_state.lr = reduced
                 history.no_improvement = 0
-                if verbose:
-                    print(f"{what} did not improve more than tol={tol} for "
-                          f"{n_iter_no_change} consecutive epochs. Setting learning rate "
-                          f"to {opt_state.lr:g}")
+                plateau += f"Setting learning rate to {opt_state.lr:g}"
             else:
-                history.converged = True
-                if verbose:
-                    print(f"{what} did not improve more than tol={tol} for "
-                          f"{n_iter_no_change} consecutive epochs. Stopping.")
-                break
-        if incremental:
+                history.converged = converged = True
+                plateau += "Stopping."
+        logs["seconds"] = time.perf_counter() - start
+        if verbose:
+            print(_epoch_line(logs))
+            if plateau is not None:
+                print(plateau)
+        if callbacks:
+            # every callback sees the epoch, then any of them may stop the fit
+            votes = [bool(cb.on_epoch_end(owner, logs)) for cb in callbacks
+                     if hasattr(cb, "on_epoch_end")]
+            stopped = any(votes)
+        if ctrl_c.hit:
+            stopped = interrupted = True
+        if stopped or converged or incremental:
             break
-    return stopped, interrupted
+    return stopped, interrupted, converged
+
+
+def _epoch_line(logs):
+    """verbose's line for an epoch (scikit-learn's MLP starts its lines so)."""
+    line = f"Iteration {logs['epoch']}, loss = {logs['loss']:.8f}"
+    if "val_loss" in logs:
+        line += f", validation loss = {logs['val_loss']:.8f}"
+    if "val_score" in logs:
+        line += f", validation score = {logs['val_score']:.6f}"
+    return f"{line}, lr = {logs['lr']:.3g}, {logs['seconds']:.3f} s"
