@@ -4,6 +4,7 @@ A callback is any object with some of these methods (``Callback`` has them
 all, doing nothing):
 
 - ``on_fit_begin(estimator)``: before the first epoch of a fit;
+- ``on_epoch_begin(estimator, epoch)``: before each epoch (1-based);
 - ``on_epoch_end(estimator, logs)``: after each epoch; returning True stops
   the fit there (no ConvergenceWarning then). ``logs``: ``epoch`` (1-based,
   within this fit), ``loss`` (the epoch's training loss), ``lr`` (the
@@ -31,11 +32,55 @@ class Callback:
     def on_fit_begin(self, estimator):
         pass
 
+    def on_epoch_begin(self, estimator, epoch):
+        pass
+
     def on_epoch_end(self, estimator, logs):
         return False
 
     def on_fit_end(self, estimator):
         pass
+
+
+class ProgressBar(Callback):
+    """A progress bar over a fit's epochs whose postfix shows the last epoch's
+    loss, validation score and loss and learning rate (tqdm, an optional
+    extra: ``pip install tqdm``); without tqdm, verbose's line per epoch.
+    ``verbose=2`` on an estimator adds one. ``file``: where it writes
+    (tqdm's default, stderr, when None)."""
+
+    def __init__(self, file=None):
+        self.file = file
+
+    def on_fit_begin(self, estimator):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self._bar = None
+            return
+        total = 1 if getattr(estimator, "_fitting_incrementally", False) else \
+            estimator.max_iter
+        self._bar = tqdm(total=total, unit="epoch", desc=type(estimator).__name__,
+                         file=self.file, leave=True, dynamic_ncols=True)
+
+    def on_epoch_end(self, estimator, logs):
+        if getattr(self, "_bar", None) is None:
+            from fastnn.nn._trainer import _epoch_line
+            print(_epoch_line(logs), file=self.file)
+            return False
+        post = {"loss": f"{logs['loss']:.4g}"}
+        for key in ("val_score", "val_loss"):
+            if key in logs:
+                post[key] = f"{logs[key]:.4g}"
+        post["lr"] = f"{logs['lr']:.3g}"
+        self._bar.set_postfix(post, refresh=False)
+        self._bar.update(1)
+        return False
+
+    def on_fit_end(self, estimator):
+        if getattr(self, "_bar", None) is not None:
+            self._bar.close()
+        self._bar = None
 
 
 class History(Callback):
@@ -104,6 +149,10 @@ _VERSION = 1
 # what may differ between the estimator that wrote a checkpoint and the one
 # resuming from it: how long it runs, what it reports, on how many threads
 RESUME_MAY_CHANGE = frozenset({"max_iter", "verbose", "callbacks", "n_threads"})
+# what an estimator holds for callbacks, not for its model: not saved, and
+# kept when a checkpoint is put into an estimator (scikit-learn's protocol)
+_NOT_STATE = frozenset({"callbacks", "_skl_callbacks", "_skl_callbacks_to_teardown",
+                        "_callback_fit_ctx", "_parent_callback_ctx"})
 
 
 class ModelCheckpoint(Callback):
@@ -164,7 +213,7 @@ def save_checkpoint(estimator, path):
     does after an epoch; between fits it saves the fitted estimator, from
     which ``fit(..., resume_from=path)`` with a larger ``max_iter`` goes on)."""
     check_is_fitted(estimator, "coefs_")
-    state = {k: v for k, v in estimator.__getstate__().items() if k != "callbacks"}
+    state = {k: v for k, v in estimator.__getstate__().items() if k not in _NOT_STATE}
     payload = {"format": _FORMAT, "version": _VERSION,
                "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
                "state": state}
@@ -231,7 +280,7 @@ def restore_into(estimator, path):
     if "_engine" not in state or state["_engine"].history.order is None:
         raise ValueError("resume_from: the checkpoint holds no first-order fit in progress "
                          "(write it with ModelCheckpoint or save_checkpoint after such a fit)")
-    for key in [k for k in estimator.__dict__ if k not in mine]:
+    for key in [k for k in estimator.__dict__ if k not in mine and k not in _NOT_STATE]:
         del estimator.__dict__[key]
     kept = {name: mine[name] for name in RESUME_MAY_CHANGE if name in mine}
     estimator.__setstate__({**state, **kept})

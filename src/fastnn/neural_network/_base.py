@@ -22,9 +22,12 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastnn.callbacks import restore_into
+from fastnn.callbacks import ProgressBar, restore_into
 from fastnn.layers import Dense
 from fastnn.layers._layers import OutputDense
+from fastnn.neural_network._sklearn_callbacks import (
+    CallbackSupportMixin, begin_fit, with_callbacks,
+)
 from fastnn.nn._engine import Engine
 from fastnn.nn._network import Network
 from fastnn.optimizers import (
@@ -59,8 +62,11 @@ def _check_int(name, value, low):
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
-class BaseNetwork:
-    """Mixin with the training machinery; the subclass defines __init__."""
+class BaseNetwork(CallbackSupportMixin):
+    """Mixin with the training machinery; the subclass defines __init__.
+    Per-epoch callbacks come two ways: fastnn's (``callbacks=[...]``, see
+    fastnn.callbacks) and scikit-learn's protocol (``set_callbacks``, see
+    _sklearn_callbacks)."""
 
     _allow_nd = False
 
@@ -121,6 +127,11 @@ class BaseNetwork:
                                                 not isinstance(bs, bool) and bs >= 1)):
             raise ValueError(f"batch_size must be 'auto', None or an int >= 1, got {bs!r}")
         get_schedule(self.learning_rate, self.power_t)  # raises for an unknown schedule
+        v = self.verbose
+        if not isinstance(v, (bool, np.bool_)) and not (isinstance(v, numbers.Integral) and
+                                                         v >= 0):
+            raise ValueError(f"verbose must be a bool or an int >= 0 (1: a line per epoch, "
+                             f"2: a progress bar), got {v!r}")
         for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
@@ -256,6 +267,7 @@ class BaseNetwork:
                 self._publish()
 
     # ---------------------------------------------------------------- fit
+    @with_callbacks
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
              validation_data=None, resume_from=None):
         self._check_hyper_parameters()
@@ -320,6 +332,17 @@ class BaseNetwork:
                     if has_dropout else 0
             Yf = np.ascontiguousarray(Y, dtype=dtype).ravel()
             callbacks = self._callbacks()
+            if self.verbose is not True and self.verbose >= 2:
+                callbacks.append(ProgressBar())
+            if self.solver == "lbfgs":
+                max_epochs = 0  # scikit-learn's leaf task: no epochs to report
+            else:
+                max_epochs = 1 if incremental else self.max_iter - (
+                    self._engine.history.n_iter if resume else 0)
+            tasks = begin_fit(self, X, y, sample_weight, max_epochs)
+            if tasks is not None and max_epochs:
+                callbacks.append(tasks)
+            self._fitting_incrementally = incremental
             for cb in callbacks:
                 if hasattr(cb, "on_fit_begin"):
                     cb.on_fit_begin(self)
@@ -335,7 +358,19 @@ class BaseNetwork:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.")
         self._publish()
+        if tasks is not None:
+            tasks.end_fit(self)
         return self
+
+    def _snapshot(self):
+        """The attributes that make a shallow copy of this estimator a fitted
+        one with the current weights (its own copy of the buffers)."""
+        engine = self._engine
+        snap = Engine(engine.network, engine.params.copy(), engine.stats.copy())
+        views = self.network_.views(snap.params)
+        idx = self._dense_indices()
+        return {"_engine": snap, "coefs_": [views[i]["W"] for i in idx],
+                "intercepts_": [views[i]["b"] for i in idx]}
 
     def _sample_weight(self, sample_weight, X, Y, loss, dtype):
         sw = None
@@ -371,11 +406,12 @@ class BaseNetwork:
         cbs = getattr(self, "callbacks", None)
         if cbs is None:
             return []
-        hooks = ("on_fit_begin", "on_epoch_end", "on_fit_end")
+        hooks = ("on_fit_begin", "on_epoch_begin", "on_epoch_end", "on_fit_end")
         if not isinstance(cbs, (list, tuple)) or not all(
                 any(hasattr(cb, h) for h in hooks) for cb in cbs):
             raise ValueError("callbacks must be a list of callback objects (with on_fit_begin, "
-                             "on_epoch_end or on_fit_end; see fastnn.callbacks), got "
+                             "on_epoch_begin, on_epoch_end or on_fit_end; see "
+                             "fastnn.callbacks), got "
                              f"{cbs!r}")
         return list(cbs)
 
@@ -432,7 +468,9 @@ class BaseNetwork:
             n_samples=n, rows=rows, resume=resume,
             batch_size=bs, max_iter=self.max_iter, tol=self.tol,
             n_iter_no_change=n_iter_no_change, shuffle=self.shuffle, rng=self._random_state,
-            verbose=self.verbose, validate=validate, early_stopping=watch,
+            # verbose=1 (or True): a line per epoch; 2: a progress bar instead
+            verbose=self.verbose is True or self.verbose == 1, validate=validate,
+            early_stopping=watch,
             callbacks=callbacks, owner=self)
         self._set_curves(hist, validate is not None, watch)
 

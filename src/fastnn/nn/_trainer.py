@@ -135,9 +135,9 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
     MLP rule). ``rows``: the model's rows to train on (n_samples of them,
     in this order before shuffling), all n_samples rows when None.
     ``incremental`` runs one epoch without the max-iteration
-    warning (partial_fit). ``callbacks``: objects whose ``on_epoch_end(owner,
-    logs)`` runs after each epoch; True from any stops the fit (see
-    fastnn.callbacks). Returns (opt_state, history); pass them back to
+    warning (partial_fit). ``callbacks``: objects whose ``on_epoch_begin(owner,
+    epoch)`` runs before each epoch and ``on_epoch_end(owner, logs)`` after
+    it; True from any on_epoch_end stops the fit (see fastnn.callbacks). Returns (opt_state, history); pass them back to
     continue (warm start). ``resume``: ``opt_state`` and ``history`` are
     those of a fit stopped between two epochs (a checkpoint): go on with it
     up to ``max_iter`` epochs in all, as if it had never stopped.
@@ -204,8 +204,11 @@ def _epochs(model, params, schedule, lr0, opt_state, history, grad, initial_loss
     a callback saves (fastnn.callbacks.ModelCheckpoint) is the whole state
     between two epochs and a fit resumed from it runs the same epochs."""
     stopped = interrupted = converged = False
+    begins = [cb for cb in callbacks if hasattr(cb, "on_epoch_begin")]
     for _ in range(max_iter - history.n_iter):
         start = time.perf_counter()
+        for cb in begins:
+            cb.on_epoch_begin(owner, history.n_iter + 1)
         if shuffle:
             # shuffle the previous order (scikit-learn's MLP composes its
             # shuffles this way: the same random_state gives the same batches)
