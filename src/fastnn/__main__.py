@@ -3,22 +3,38 @@
 Fits fastnn's estimators and their scikit-learn counterparts on the same
 train/test split and prints each one's test score and fit seconds.
 
+python -m fastnn --plot out.png: the same, and the training curves of its
+first-order networks (loss, and the test set's loss and score per epoch)
+written to out.png (needs matplotlib).
+
 python -m fastnn pretrain: pre-training and transfer on load_digits (see
 pretrain_demo).
 """
+import inspect
 import sys
 import time
 import warnings
 
 
-def _row(name, est, X_tr, y_tr, X_te, y_te):
+def _row(name, est, X_tr, y_tr, X_te, y_te, curves):
+    # with --plot, fastnn's first-order networks also score the test set after
+    # every epoch (validation_data only watches: the fit is the same)
+    watch = curves is not None and type(est).__module__.startswith("fastnn.") and \
+        getattr(est, "solver", "lbfgs") != "lbfgs" and \
+        "validation_data" in inspect.signature(est.fit).parameters
     start = time.perf_counter()
-    est.fit(X_tr, y_tr)
+    if watch:
+        est.fit(X_tr, y_tr, validation_data=(X_te, y_te))
+    else:
+        est.fit(X_tr, y_tr)
     seconds = time.perf_counter() - start
+    if watch:
+        curves.append((name, est))
     return name, est.score(X_te, y_te), seconds
 
 
-def main():
+def main(plot=None):
+    """The demo; ``plot``: a file to write its networks' training curves to."""
     import sklearn.linear_model as sk
     import sklearn.neural_network as skn
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
@@ -28,7 +44,11 @@ def main():
     import fastnn
     from fastnn.layers import GRU, LSTM, Activation, BatchNorm, Conv2D, Dense, Flatten, MaxPool2D
 
+    if plot is not None:
+        from fastnn.utils._plot import _matplotlib
+        _matplotlib("python -m fastnn --plot")  # fail before the fits, not after
     fastnn.show_config()
+    curves = None if plot is None else []
     tasks = []
     X, y = load_diabetes(return_X_y=True)
     tasks.append(("diabetes (regression, R^2)", X, y, [
@@ -93,8 +113,13 @@ def main():
         for name, est in models:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                name, score, seconds = _row(name, est, X_tr, y_tr, X_te, y_te)
+                name, score, seconds = _row(name, est, X_tr, y_tr, X_te, y_te, curves)
             print(f"  {name:44s} score {score:.4f}   fit {seconds * 1000:8.2f} ms")
+    if plot is not None:
+        from fastnn.utils import save_curves
+        save_curves(curves, plot)
+        print(f"\ntraining curves of {len(curves)} networks (test set as validation) written "
+              f"to {plot}")
     return 0
 
 
@@ -172,9 +197,14 @@ def pretrain_demo(seeds=(0, 1, 2)):
     return 0
 
 
+USAGE = "usage: python -m fastnn [--plot FILE] | python -m fastnn pretrain"
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["pretrain"]:
+    args = sys.argv[1:]
+    if args == ["pretrain"]:
         raise SystemExit(pretrain_demo())
-    if sys.argv[1:]:
-        raise SystemExit(f"usage: python -m fastnn [pretrain]; got {' '.join(sys.argv[1:])}")
+    if len(args) == 2 and args[0] == "--plot":
+        raise SystemExit(main(plot=args[1]))
+    if args:
+        raise SystemExit(f"{USAGE}; got {' '.join(args)}")
     raise SystemExit(main())

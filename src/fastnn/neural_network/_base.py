@@ -491,6 +491,7 @@ class BaseNetwork(CallbackSupportMixin):
             self.best_validation_score_ = hist.best_validation_score
         else:
             self.validation_scores_ = None
+            self.validation_loss_curve_ = None
             self.best_validation_score_ = None
         self.best_loss_ = None if watched else hist.best_loss
 
