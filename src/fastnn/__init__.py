@@ -12,6 +12,7 @@ if _os.environ.get("FASTNN_SIMD", "") not in ("", *_SIMD_LEVELS):
                    f"{', '.join(map(repr, _SIMD_LEVELS))}; it is ignored (the best SIMD path "
                    "is used)", RuntimeWarning, stacklevel=2)
 
+from fastnn._onnx import register_skl2onnx, to_onnx  # noqa: E402
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
     Autoencoder, BernoulliRBM, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor, pretrain,
@@ -48,6 +49,6 @@ def show_config(file=None):
     print("\n".join(lines), file=file)
 
 
-__all__ = ["Autoencoder", "LinearRegression", "LogisticRegression", "MLPClassifier",
-           "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "pretrain", "show_config",
-           "__version__"]
+__all__ = ["Autoencoder", "BernoulliRBM", "LinearRegression", "LogisticRegression",
+           "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "pretrain",
+           "register_skl2onnx", "show_config", "to_onnx", "__version__"]
