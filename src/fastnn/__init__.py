@@ -50,5 +50,5 @@ def show_config(file=None):
 
 
 __all__ = ["Autoencoder", "BernoulliRBM", "LinearRegression", "LogisticRegression",
-           "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor", "pretrain",
-           "register_skl2onnx", "show_config", "to_onnx", "__version__"]
+           "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor",
+           "pretrain", "register_skl2onnx", "show_config", "to_onnx", "__version__"]

@@ -323,6 +323,11 @@ def to_onnx(estimator, X_sample=None, *, name=None):
     dtype = _model_dtype(est)
     n_features = est.n_features_in_
     in_shape = [n_features]
+    if _fastnn_kind(est) == "network":
+        sample = list(est.network_.in_shape)
+        n_features = int(np.prod(sample))
+        # fitted on (n, C, H, W) or (n, T, F) X: that input, else flat rows
+        in_shape = [n_features] if est.n_features_in_ == n_features else sample
     in_dtype = dtype
     if X_sample is not None:
         Xs = np.asarray(X_sample)
@@ -338,6 +343,8 @@ def to_onnx(estimator, X_sample=None, *, name=None):
             in_shape = list(Xs.shape[1:])
         elif Xs.ndim != 2 or Xs.shape[1] != n_features:
             raise ValueError(f"X_sample must have {n_features} columns, got shape {Xs.shape}")
+        else:
+            in_shape = [n_features]
     g = _Graph(dtype)
     x = "X"
     if len(in_shape) > 1:

@@ -140,6 +140,15 @@ def test_image_layers(digits, dtype, name):
     reg = _fit(fastnn.NeuralNetRegressor(IMAGE_NETS[name](), input_shape=(1, 8, 8), max_iter=3,
                                          random_state=0), X, y / 9.0)
     _check_regressor(reg, X, dtype)
+    # fitted on images: the model takes images by default, flat rows with a flat X_sample
+    img = _fit(fastnn.NeuralNetClassifier(IMAGE_NETS[name](), max_iter=2, random_state=0), X4, y)
+    model = fastnn.to_onnx(img)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims[1:]] == [1, 8, 8]
+    np.testing.assert_allclose(_run(model, X4)[1], img.predict_proba(X4), rtol=TOL[dtype],
+                               atol=TOL[dtype])
+    np.testing.assert_allclose(_run(fastnn.to_onnx(img, X[:1]), X)[1], img.predict_proba(X4),
+                               rtol=TOL[dtype], atol=TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

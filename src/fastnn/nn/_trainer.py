@@ -137,8 +137,9 @@ def train(model, params, optimizer, schedule, *, n_samples, batch_size, max_iter
     ``incremental`` runs one epoch without the max-iteration
     warning (partial_fit). ``callbacks``: objects whose ``on_epoch_begin(owner,
     epoch)`` runs before each epoch and ``on_epoch_end(owner, logs)`` after
-    it; True from any on_epoch_end stops the fit (see fastnn.callbacks). Returns (opt_state, history); pass them back to
-    continue (warm start). ``resume``: ``opt_state`` and ``history`` are
+    it; True from any on_epoch_end stops the fit (see fastnn.callbacks).
+    Returns (opt_state, history); pass them back to continue (warm start).
+    ``resume``: ``opt_state`` and ``history`` are
     those of a fit stopped between two epochs (a checkpoint): go on with it
     up to ``max_iter`` epochs in all, as if it had never stopped.
     """
