@@ -209,3 +209,20 @@ def test_scoring_monitor_inside_grid_search_and_pipeline(digits):
     _quiet_fit(pipe, X, y)
     rows = mon2.get_logs().data
     assert sum(r["task_name"] == "epoch" for r in rows) == 3
+
+
+@needs_protocol
+def test_sklearn_progress_bar_draws_the_epochs(digits, capsys):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar as SkProgressBar
+    X, y = digits
+    _quiet_fit(MLPClassifier((16,), max_iter=4, random_state=0).set_callbacks(SkProgressBar()),
+               X, y)
+    out = capsys.readouterr().out
+    assert "MLPClassifier - fit" in out and "100%" in out
+    gs = GridSearchCV(MLPClassifier((16,), max_iter=2, random_state=0), {"alpha": [1e-4, 1e-2]},
+                      cv=2).set_callbacks(SkProgressBar(max_propagation_depth=None))
+    _quiet_fit(gs, X, y)
+    out = capsys.readouterr().out
+    # the search's bars and, nested under them, each MLPClassifier fit's
+    assert out.count("MLPClassifier - fit #") == 5 and "GridSearchCV - fit" in out
