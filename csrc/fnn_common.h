@@ -73,6 +73,17 @@ static inline double fnn_hash_unit(uint64_t h)
     return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* A uniform in [0, 1) from the top 52 bits of a hash by bit operations only:
+ * a loop of these vectorises on every SIMD path (a u64 -> double conversion
+ * has no AVX2 instruction). */
+static inline double fnn_hash_unit52(uint64_t h)
+{
+    const uint64_t bits = (h >> 12) | 0x3FF0000000000000ULL; /* [1, 2) */
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d - 1.0;
+}
+
 /* Runtime SIMD dispatch for hot loops outside BLAS (no -march=native in what
  * is built for others). A dispatched function is written once, as a body:
  *

@@ -5,8 +5,9 @@
 
 fnn_int fnn_rbm_work_size(fnn_int F, fnn_int K, fnn_int B, fnn_int C)
 {
-    /* S = [Xb; Vn] ((B + C) x F) and T = [Hp; Hn] ((B + C) x K) */
-    return (B + C) * (F + K);
+    /* S = [Xb; Vn] ((B + C) x F), T = [Hp; Hn] ((B + C) x K), and one C x F
+     * partial product per chunk of hidden units */
+    return (B + C) * (F + K) + fnn_rbm_chunks(K) * C * F;
 }
 
 /* A batch's multiply-adds ((B + 2 C) F K: the three GEMMs) per thread below
@@ -20,7 +21,7 @@ int fnn_rbm_team_size(fnn_int F, fnn_int K, fnn_int B, fnn_int C, int n_threads)
 #ifdef _OPENMP
     const fnn_int work = (B + 2 * C) * F * K;
     fnn_int useful = work / FNN_RBM_MIN_WORK;
-    if (useful > K / 8) useful = K / 8;       /* at least 8 hidden units a thread */
+    if (useful > fnn_rbm_chunks(K)) useful = fnn_rbm_chunks(K); /* whole chunks a thread */
     if (n_threads < 1) n_threads = 1;
     if (useful < 1) return 1;
     return useful < n_threads ? (int)useful : n_threads;

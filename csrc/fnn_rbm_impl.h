@@ -15,40 +15,51 @@ static void FNN_SFX(fnn_rbm_gemm)(const fnn_blas *blas, int transA, int transB, 
                              transB ? B + s0 * ldb : B + s0, ldb, beta, C + s0, ldc);
 }
 
+#include "fnn_vmath_impl.h"
+
 /* y = sigmoid(y + b) over rows x cols of a row-major block with stride ld
- * (float32 in float: the probability only meets a uniform). */
-static void FNN_SFX(fnn_rbm_sigmoid)(real_t *y, fnn_int rows, fnn_int cols, fnn_int ld,
-                                     const real_t *b)
+ * (fnn_vsigmoid: no library call, so each row is one vector loop). */
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_rbm_sigmoid))(
+    real_t *restrict y, fnn_int rows, fnn_int cols, fnn_int ld, const real_t *restrict b)
 {
     for (fnn_int r = 0; r < rows; ++r) {
-        real_t *yr = y + r * ld;
-        for (fnn_int j = 0; j < cols; ++j) {
-            const real_t x = yr[j] + b[j];
-#ifdef FNN_F32
-            const float e = expf(-fabsf(x));
-#else
-            const double e = exp(-fabs(x));
-#endif
-            yr[j] = x >= 0 ? (real_t)1 / ((real_t)1 + e) : e / ((real_t)1 + e);
-        }
+        real_t *restrict yr = y + r * ld;
+        #pragma omp simd
+        for (fnn_int j = 0; j < cols; ++j) yr[j] = FNN_SFX(fnn_vsigmoid)(yr[j] + b[j]);
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_rbm_sigmoid),
+                  (real_t *restrict y, fnn_int rows, fnn_int cols, fnn_int ld,
+                   const real_t *restrict b), (y, rows, cols, ld, b))
 
 /* y = [u < y] elementwise over columns [c0, c1) of rows x ld; the uniform of
- * (r, j) is given[r * ld + j] or the hash of (seed, base + r * ld + j). */
-static void FNN_SFX(fnn_rbm_sample)(real_t *y, fnn_int rows, fnn_int c0, fnn_int c1,
-                                    fnn_int ld, const double *given, uint64_t seed,
-                                    uint64_t base)
+ * (r, j) is given[r * ld + j] or the hash of (seed, base + r * ld + j) (its
+ * top 52 bits, by bit operations: the loop vectorises). */
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_rbm_sample))(
+    real_t *restrict y, fnn_int rows, fnn_int c0, fnn_int c1, fnn_int ld,
+    const double *restrict given, uint64_t seed, uint64_t base)
 {
     for (fnn_int r = 0; r < rows; ++r) {
-        real_t *yr = y + r * ld;
-        for (fnn_int j = c0; j < c1; ++j) {
-            const uint64_t i = (uint64_t)(r * ld + j);
-            const double u = given ? given[i] : fnn_hash_unit(fnn_hash64(seed, base + i));
-            yr[j] = u < (double)yr[j] ? (real_t)1 : (real_t)0;
+        real_t *restrict yr = y + r * ld;
+        if (given) {
+            const double *restrict gr = given + r * ld;
+            #pragma omp simd
+            for (fnn_int j = c0; j < c1; ++j)
+                yr[j] = gr[j] < (double)yr[j] ? (real_t)1 : (real_t)0;
+        } else {
+            const uint64_t row = base + (uint64_t)(r * ld);
+            #pragma omp simd
+            for (fnn_int j = c0; j < c1; ++j) {
+                const double u = fnn_hash_unit52(fnn_hash64(seed, row + (uint64_t)j));
+                yr[j] = u < (double)yr[j] ? (real_t)1 : (real_t)0;
+            }
         }
     }
 }
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_rbm_sample),
+                  (real_t *restrict y, fnn_int rows, fnn_int c0, fnn_int c1, fnn_int ld,
+                   const double *restrict given, uint64_t seed, uint64_t base),
+                  (y, rows, c0, c1, ld, given, seed, base))
 
 /* b[j] += lr (sum_r P[r, j] - sum_r N[r, j]) for j in [c0, c1), summed in
  * double in acc (c1 - c0 entries), row by row. */
@@ -79,11 +90,13 @@ int FNN_SFX(fnn_rbm_fit)(const fnn_blas *blas, fnn_int n, fnn_int F, fnn_int K, 
     if (work_size < fnn_rbm_work_size(F, K, B, C)) return FNN_EWORK;
     if (n == 0) return FNN_OK;
     const fnn_int n_batches = (n + B - 1) / B;
+    const fnn_int NC = fnn_rbm_chunks(K);
     /* one batch's uniforms: C x F visible, then C x K hidden */
     const uint64_t per_batch = (uint64_t)(C * (F + K));
     /* S = [Xb; Vn] ((m + C) x F) and T = [Hp; Hn] ((m + C) x K): the positive
-     * and negative phases share one GEMM each way */
-    real_t *S = work, *T = S + (B + C) * F;
+     * and negative phases share one GEMM each way; P: NC partial products
+     * H[:, chunk] W[chunk, :] (C x F each) */
+    real_t *S = work, *T = S + (B + C) * F, *P = T + (B + C) * K;
     const int nt = fnn_rbm_team_size(F, K, B, C, n_threads);
     FNN_TEAM_SYNC(sync);
 
@@ -92,9 +105,10 @@ int FNN_SFX(fnn_rbm_fit)(const fnn_blas *blas, fnn_int n, fnn_int F, fnn_int K, 
         FNN_TEAM_ENTER(sync);
         const int t = fnn_thread_id();
         const int nth = nt > 1 ? nt : 1;
-        fnn_int k0, k1, f0, f1;
-        fnn_rbm_part(K, nth, t, &k0, &k1);
-        fnn_rbm_part(F, nth, t, &f0, &f1);
+        fnn_int c0, c1, f0, f1;
+        fnn_rbm_part(NC, nth, t, &c0, &c1);     /* hidden chunks: W rows, T and H columns */
+        fnn_span(F, 16, t, nth, &f0, &f1);      /* visible columns: Vn, bv */
+        const fnn_int k0 = c0 * FNN_RBM_CHUNK, k1 = fnn_min_i(c1 * FNN_RBM_CHUNK, K);
         const fnn_int kw = k1 - k0, fw = f1 - f0;
         for (fnn_int b = 0; b < n_batches; ++b) {
             const fnn_int r0 = b * B, m = n - r0 < B ? n - r0 : B, mc = m + C;
@@ -102,32 +116,52 @@ int FNN_SFX(fnn_rbm_fit)(const fnn_blas *blas, fnn_int n, fnn_int F, fnn_int K, 
             real_t *Vn = S + m * F, *Hn = T + m * K;
             const double lr = learning_rate / (double)m;
             const uint64_t base = (batch0 + (uint64_t)b) * per_batch;
-            /* visible columns f0:f1: Vn = [u < sigmoid(H W + bv)], Xb into S, bv */
-            FNN_SFX(fnn_rbm_gemm)(blas, 0, 0, C, fw, K, (real_t)1, H, K, W + f0, F,
-                                  (real_t)0, Vn + f0, F);
-            FNN_SFX(fnn_rbm_sigmoid)(Vn + f0, C, fw, F, bv + f0);
-            FNN_SFX(fnn_rbm_sample)(Vn, C, f0, f1, F, u_vis ? u_vis + b * C * F : NULL,
-                                    seed, base);
-            for (fnn_int r = 0; r < m; ++r)
-                memcpy(S + r * F + f0, Xb + r * F + f0, (size_t)fw * sizeof(real_t));
-            FNN_SFX(fnn_rbm_bias)(bv, Xb, m, F, Vn, C, F, f0, f1, lr, acc + f0);
-            FNN_BARRIER(); /* S whole */
-            /* hidden units k0:k1: [Hp; Hn] = sigmoid(S W^T + bh), bh, the chains,
-             * then W += lr [Hp; -Hn]^T S */
-            FNN_SFX(fnn_rbm_gemm)(blas, 0, 1, mc, kw, F, (real_t)1, S, F, W + k0 * F, F,
-                                  (real_t)0, T + k0, K);
-            FNN_SFX(fnn_rbm_sigmoid)(T + k0, mc, kw, K, bh + k0);
-            FNN_SFX(fnn_rbm_bias)(bh, T, m, K, Hn, C, K, k0, k1, lr, acc + F + k0);
-            for (fnn_int r = 0; r < C; ++r) {
-                real_t *hr = Hn + r * K;
-                memcpy(H + r * K + k0, hr + k0, (size_t)kw * sizeof(real_t));
-                for (fnn_int j = k0; j < k1; ++j) hr[j] = -hr[j];
+            /* 1. the chains' visible input, per own chunk of hidden units */
+            for (fnn_int c = c0; c < c1; ++c) {
+                const fnn_int j0 = c * FNN_RBM_CHUNK, jw = fnn_min_i(FNN_RBM_CHUNK, K - j0);
+                FNN_SFX(fnn_rbm_gemm)(blas, 0, 0, C, F, jw, (real_t)1, H + j0, K, W + j0 * F,
+                                      F, (real_t)0, P + c * C * F, F);
             }
-            FNN_SFX(fnn_rbm_sample)(H, C, k0, k1, K, u_hid ? u_hid + b * C * K : NULL, seed,
-                                    base + (uint64_t)(C * F));
-            FNN_SFX(fnn_rbm_gemm)(blas, 1, 0, kw, F, mc, (real_t)lr, T + k0, K, S, F,
-                                  (real_t)1, W + k0 * F, F);
-            FNN_BARRIER(); /* W rows and H columns of every thread, before the next Vn */
+            FNN_BARRIER(); /* every chunk's product */
+            /* 2. visible columns f0:f1: Vn = [u < sigmoid(sum_c P_c + bv)] (the
+             * chunks added in their order: the same sum on any team), Xb into
+             * S, bv */
+            if (fw > 0) {
+                for (fnn_int r = 0; r < C; ++r) {
+                    real_t *v = Vn + r * F + f0;
+                    memcpy(v, P + r * F + f0, (size_t)fw * sizeof(real_t));
+                    for (fnn_int c = 1; c < NC; ++c) {
+                        const real_t *pc = P + c * C * F + r * F + f0;
+                        #pragma omp simd
+                        for (fnn_int j = 0; j < fw; ++j) v[j] += pc[j];
+                    }
+                }
+                FNN_SFX(fnn_rbm_sigmoid)(Vn + f0, C, fw, F, bv + f0);
+                FNN_SFX(fnn_rbm_sample)(Vn, C, f0, f1, F, u_vis ? u_vis + b * C * F : NULL,
+                                        seed, base);
+                for (fnn_int r = 0; r < m; ++r)
+                    memcpy(S + r * F + f0, Xb + r * F + f0, (size_t)fw * sizeof(real_t));
+                FNN_SFX(fnn_rbm_bias)(bv, Xb, m, F, Vn, C, F, f0, f1, lr, acc + f0);
+            }
+            FNN_BARRIER(); /* S whole */
+            /* 3. hidden units k0:k1: [Hp; Hn] = sigmoid(S W^T + bh), bh, the
+             * chains, then W += lr [Hp; -Hn]^T S. Only this thread's rows of
+             * W and columns of H: the next batch's step 1 needs no barrier */
+            if (kw > 0) {
+                FNN_SFX(fnn_rbm_gemm)(blas, 0, 1, mc, kw, F, (real_t)1, S, F, W + k0 * F, F,
+                                      (real_t)0, T + k0, K);
+                FNN_SFX(fnn_rbm_sigmoid)(T + k0, mc, kw, K, bh + k0);
+                FNN_SFX(fnn_rbm_bias)(bh, T, m, K, Hn, C, K, k0, k1, lr, acc + F + k0);
+                for (fnn_int r = 0; r < C; ++r) {
+                    real_t *hr = Hn + r * K;
+                    memcpy(H + r * K + k0, hr + k0, (size_t)kw * sizeof(real_t));
+                    for (fnn_int j = k0; j < k1; ++j) hr[j] = -hr[j];
+                }
+                FNN_SFX(fnn_rbm_sample)(H, C, k0, k1, K, u_hid ? u_hid + b * C * K : NULL,
+                                        seed, base + (uint64_t)(C * F));
+                FNN_SFX(fnn_rbm_gemm)(blas, 1, 0, kw, F, mc, (real_t)lr, T + k0, K, S, F,
+                                      (real_t)1, W + k0 * F, F);
+            }
         }
         FNN_TEAM_LEAVE();
     }
