@@ -8,7 +8,8 @@ computes what the estimator predicts, in the dtype the estimator runs in:
   int64 for multilabel) and ``probabilities`` (n, n_classes): the outputs
   of skl2onnx's converters with ``zipmap=False``;
 - regressors: ``variable`` (n, n_outputs);
-- Autoencoder: ``variable`` (n, n_components), its transform (the code).
+- Autoencoder: ``variable`` (n, n_components), its transform (the code);
+- BernoulliRBM: ``variable`` (n, n_components), its transform.
 
 Every NeuralNet* layer kind is exported: Dense (per step on sequences),
 Activation, BatchNorm (running statistics), Conv2D, MaxPool2D, AvgPool2D,
@@ -42,12 +43,16 @@ def _onnx():
 
 
 def _fastnn_kind(est):
-    """'network', 'linear', 'logistic' or None (not a fastnn estimator we export)."""
+    """'network', 'linear', 'logistic', 'rbm' or None (not a fastnn estimator
+    we export)."""
     from fastnn.linear_model import LinearRegression, LogisticRegression
+    from fastnn.neural_network import BernoulliRBM
     from fastnn.neural_network._base import BaseNetwork
 
     if isinstance(est, BaseNetwork):
         return "network"
+    if isinstance(est, BernoulliRBM):
+        return "rbm"
     if isinstance(est, LogisticRegression):
         return "logistic"
     if isinstance(est, LinearRegression):
@@ -243,6 +248,11 @@ def _emit(g, est, x, outputs):
     """est's prediction graph from x (flat, the model's dtype) to ``outputs``
     (names: [label, probabilities] or [variable])."""
     kind = _fastnn_kind(est)
+    if kind == "rbm":  # transform: P(h = 1 | x)
+        raw = g.op("Gemm", [x, g.const(est.components_, "components"),
+                            g.const(est.intercept_hidden_, "intercept_hidden")], transB=1)
+        g.op("Sigmoid", [raw], outputs=[outputs[0]])
+        return
     if kind in ("linear", "logistic"):
         coef = np.atleast_2d(np.asarray(est.coef_))
         intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=np.float64))
@@ -271,9 +281,10 @@ def _emit(g, est, x, outputs):
 
 
 def _model_dtype(est):
-    if _fastnn_kind(est) == "network":
+    kind = _fastnn_kind(est)
+    if kind == "network":
         return est._engine.dtype
-    return np.asarray(est.coef_).dtype
+    return np.asarray(est.components_ if kind == "rbm" else est.coef_).dtype
 
 
 def _output_specs(est):
@@ -286,6 +297,8 @@ def _output_specs(est):
         return [("label", _labels(est)[1], []), ("probabilities", dtype, [len(est.classes_)])]
     if hasattr(est, "n_components_"):
         return [("variable", dtype, [est.n_components_])]
+    if _fastnn_kind(est) == "rbm":
+        return [("variable", dtype, [est.components_.shape[0]])]
     coef = np.asarray(est.coef_) if hasattr(est, "coef_") else None
     n_out = est.n_outputs_ if coef is None else (1 if coef.ndim == 1 else coef.shape[0])
     return [("variable", dtype, [n_out])]
@@ -416,7 +429,7 @@ def register_skl2onnx():
     import fastnn
 
     for name in ("LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
-                 "NeuralNetClassifier", "NeuralNetRegressor", "Autoencoder"):
+                 "NeuralNetClassifier", "NeuralNetRegressor", "Autoencoder", "BernoulliRBM"):
         cls = getattr(fastnn, name)
         is_clf = name.endswith("Classifier") or name == "LogisticRegression"
         update_registered_converter(

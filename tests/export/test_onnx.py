@@ -180,6 +180,16 @@ def test_autoencoder_exports_its_transform(digits, dtype):
         np.testing.assert_allclose(code, ae.transform(X), rtol=TOL[dtype], atol=TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bernoulli_rbm_exports_its_transform(digits, dtype):
+    X, _ = digits
+    X = X.astype(dtype)
+    rbm = fastnn.BernoulliRBM(n_components=12, n_iter=2, random_state=0).fit(X)
+    (out,) = _run(fastnn.to_onnx(rbm), X)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, rbm.transform(X), rtol=TOL[dtype], atol=TOL[dtype])
+
+
 def test_input_dtype_follows_x_sample(digits):
     X, y = digits
     clf = _fit(fastnn.MLPClassifier((8,), max_iter=3, random_state=0), X.astype(np.float32), y)

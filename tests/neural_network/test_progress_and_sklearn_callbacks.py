@@ -226,3 +226,34 @@ def test_sklearn_progress_bar_draws_the_epochs(digits, capsys):
     out = capsys.readouterr().out
     # the search's bars and, nested under them, each MLPClassifier fit's
     assert out.count("MLPClassifier - fit #") == 5 and "GridSearchCV - fit" in out
+
+
+def test_without_sklearn_callback_the_estimators_work_as_before():
+    """An older scikit-learn has no sklearn.callback (emulated by emptying
+    it): the import is guarded, fit runs, fastnn's own callbacks still work
+    and set_callbacks is absent."""
+    code = """
+import warnings
+import sklearn.datasets, sklearn.linear_model, sklearn.metrics, sklearn.model_selection
+import sklearn.neural_network, sklearn.pipeline, sklearn.preprocessing
+try:  # scikit-learn >= 1.9 uses sklearn.callback itself: empty it once it is loaded
+    import sklearn.callback as cb
+    for name in ("CallbackSupportMixin", "with_callbacks"):
+        delattr(cb, name)
+except ImportError:
+    pass
+warnings.simplefilter("ignore")
+from sklearn.datasets import load_digits
+from fastnn import MLPClassifier
+from fastnn.callbacks import History
+from fastnn.neural_network._sklearn_callbacks import HAVE_SKLEARN_CALLBACKS
+X, y = load_digits(return_X_y=True)
+h = History()
+clf = MLPClassifier((8,), max_iter=3, random_state=0, callbacks=[h]).fit(X / 16, y)
+print(HAVE_SKLEARN_CALLBACKS, hasattr(clf, "set_callbacks"), len(h.epochs), clf.n_iter_)
+"""
+    import subprocess
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "False", "3", "3"]
