@@ -47,16 +47,17 @@ def paired_times(fits, repeat, gap=IDLE_GAP):
     return [statistics.median(t) for t in times], results
 
 
-def sgemm_rate(n_threads, size=3072, repeat=5):
-    """GFLOP/s of SciPy's float32 GEMM on size x size matrices, the BLAS
-    using n_threads: this machine's float32 GEMM rate."""
-    from scipy.linalg.blas import sgemm
+def sgemm_rate(n_threads, size=3072, repeat=5, dtype=np.float32):
+    """GFLOP/s of SciPy's GEMM on size x size matrices of dtype (float32 by
+    default), the BLAS using n_threads: this machine's GEMM rate."""
+    from scipy.linalg.blas import dgemm, sgemm
     from threadpoolctl import threadpool_limits
 
+    gemm = sgemm if dtype == np.float32 else dgemm
     rng = np.random.default_rng(0)
-    a = np.asfortranarray(rng.normal(size=(size, size)).astype(np.float32))
+    a = np.asfortranarray(rng.normal(size=(size, size)).astype(dtype))
     with threadpool_limits(n_threads):
-        (best,), _ = paired_times([lambda: sgemm(1.0, a, a)], repeat)
+        (best,), _ = paired_times([lambda: gemm(1.0, a, a)], repeat)
     return 2.0 * size ** 3 / best / 1e9
 
 
@@ -140,6 +141,9 @@ def rbm_workloads(args, bench, peak):
     """BernoulliRBM(256) epochs on 60000 x 784 binary rows against scikit-learn's,
     in float32 and float64 (each keeps its input's dtype)."""
     n = 60_000 // (10 if args.quick else 1)
+    from fastnn.utils import effective_n_threads
+    peak64 = sgemm_rate(effective_n_threads(None), dtype=np.float64)
+    print(f"this machine's float64 GEMM rate (SciPy's BLAS): {peak64:.0f} GFLOP/s")
     for dtype in (np.float32, np.float64):
         X = nnw.rbm_data(n, 784, dtype)
         tag = "f32" if dtype == np.float32 else "f64"
@@ -148,8 +152,9 @@ def rbm_workloads(args, bench, peak):
                    [(f"sklearn {tag}", nnw.sklearn_rbm_epoch(X, 256))], None,
                    repeat=min(args.repeat, 3))
         rate = nnw.rbm_gemm_flops(n, 784, 256) / tf / 1e9
-        print(f"{name}: GEMMs at {rate:.0f} GFLOP/s, {100 * rate / peak:.0f}% of the machine's "
-              "float32 GEMM rate", flush=True)
+        top = peak if dtype == np.float32 else peak64
+        print(f"{name}: GEMMs at {rate:.0f} GFLOP/s, {100 * rate / top:.0f}% of the machine's "
+              f"{'float32' if dtype == np.float32 else 'float64'} GEMM rate", flush=True)
 
 
 def linear_workloads(n, bench):
