@@ -214,9 +214,13 @@ def save_checkpoint(estimator, path):
     which ``fit(..., resume_from=path)`` with a larger ``max_iter`` goes on)."""
     check_is_fitted(estimator, "coefs_")
     state = {k: v for k, v in estimator.__getstate__().items() if k not in _NOT_STATE}
+    history = estimator._engine.history
+    # what a plain pickle leaves out (History.FIT_STATE, the validation split)
+    fit_state = {name: getattr(history, name) for name in history.FIT_STATE}
+    fit_state["split_rows"] = getattr(estimator, "_split_rows", None)
     payload = {"format": _FORMAT, "version": _VERSION,
                "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
-               "state": state}
+               "state": state, "fit_state": fit_state}
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".fastnn-ckpt-", dir=directory)
@@ -255,6 +259,7 @@ def load_checkpoint(path):
     cls = getattr(importlib.import_module(module), name)
     est = cls.__new__(cls)
     est.__setstate__(dict(payload["state"]))
+    _put_fit_state(est, payload)
     est.callbacks = None
     est._set_curves(est._engine.history)
     return est
@@ -277,13 +282,23 @@ def restore_into(estimator, path):
             raise ValueError(f"resume_from: the checkpoint was written with {name}="
                              f"{state.get(name, '(absent)')!r}, this estimator has {name}="
                              f"{value!r}; only {sorted(RESUME_MAY_CHANGE)} may change")
-    if "_engine" not in state or state["_engine"].history.order is None:
+    if "_engine" not in state or payload["fit_state"]["order"] is None:
         raise ValueError("resume_from: the checkpoint holds no first-order fit in progress "
                          "(write it with ModelCheckpoint or save_checkpoint after such a fit)")
     for key in [k for k in estimator.__dict__ if k not in mine and k not in _NOT_STATE]:
         del estimator.__dict__[key]
     kept = {name: mine[name] for name in RESUME_MAY_CHANGE if name in mine}
     estimator.__setstate__({**state, **kept})
+    _put_fit_state(estimator, payload)
+
+
+def _put_fit_state(estimator, payload):
+    fit_state = payload["fit_state"]
+    history = estimator._engine.history
+    for name in history.FIT_STATE:
+        setattr(history, name, fit_state[name])
+    if fit_state["split_rows"] is not None:
+        estimator._split_rows = fit_state["split_rows"]
 
 
 def _same(a, b):

@@ -167,3 +167,30 @@ def test_resume_refuses_what_cannot_continue(digits, tmp_path):
     with pytest.raises(ValueError, match="needs a validation set"):
         CASES["sgd-nesterov-invscaling"](2, [ModelCheckpoint(path, save_best_only=True)]).fit(
             X, y)
+
+
+def test_a_plain_pickle_stays_the_size_of_the_model(tmp_path):
+    """The row order and the validation split (O(n_samples)) and the best
+    epoch's copy go into checkpoints only: a fitted estimator's pickle holds
+    its parameters and little else, whatever the data's size."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40000, 20)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    est = _fit(lambda m: MLPClassifier((16,), early_stopping=True, max_iter=m,
+                                       random_state=0), X, y, 3)
+    size = len(pickle.dumps(est))
+    assert size < est._engine.params.nbytes + 30_000, size
+    # and a checkpoint of it still resumes exactly
+    path = save_checkpoint(est, tmp_path / "c.pkl")
+    whole = _fit(lambda m: MLPClassifier((16,), early_stopping=True, max_iter=m,
+                                         random_state=0), X, y, 5)
+    resumed = _fit(lambda m: MLPClassifier((16,), early_stopping=True, max_iter=m,
+                                           random_state=0), X, y, 5, resume_from=path)
+    _assert_same(resumed, whole)
+    # an unpickled estimator predicts, but has no fit in progress to resume
+    back = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    path2 = save_checkpoint(back, tmp_path / "d.pkl")
+    with pytest.raises(ValueError, match="no first-order fit in progress"):
+        MLPClassifier((16,), early_stopping=True, max_iter=5, random_state=0).fit(
+            X, y, resume_from=path2)

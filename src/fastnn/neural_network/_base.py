@@ -247,6 +247,13 @@ class BaseNetwork(CallbackSupportMixin):
         if views is not None:
             self._publish()
 
+    def __getstate__(self):
+        # a copy: object.__getstate__ (which scikit-learn's calls) gives the
+        # live __dict__
+        state = dict(super().__getstate__())
+        state.pop("_split_rows", None)  # O(n_samples): a checkpoint keeps it
+        return state
+
     def __setstate__(self, state):
         if "_params" in state and "_engine" not in state:
             # pickled before the engine object owned the buffers (<= c329a99)

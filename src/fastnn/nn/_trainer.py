@@ -73,6 +73,23 @@ class History:
         self.order = None
         self.initial_loss = np.nan
 
+    # what only resuming the fit in progress needs, O(n_samples) or O(params):
+    # a checkpoint saves it beside the pickle (fastnn.callbacks), an ordinary
+    # pickle of a fitted estimator stays the size of its model
+    FIT_STATE = ("order", "best_params", "best_stats")
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for name in self.FIT_STATE:
+            state[name] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for name in ("order", "best_params", "best_stats"):  # pickles from before them
+            self.__dict__.setdefault(name, None)
+        self.__dict__.setdefault("initial_loss", np.nan)
+
 
 # A loss this many times the best one seen (or than 1, for losses near zero
 # or negative, as Poisson's can be) is divergence, even while finite: without
