@@ -170,3 +170,37 @@ def test_extreme_scores_give_finite_probabilities():
     lp = est.predict_log_proba(np.array([[-5.0], [5.0]]))
     assert np.all(np.isfinite(p)) and np.all(np.isfinite(lp))
     np.testing.assert_allclose(p, [[1, 0], [0, 1]])
+
+
+def test_partial_fit_is_an_epoch_of_the_first_order_fit():
+    """partial_fit (first-order solvers) runs one epoch from the current
+    weights and optimizer state: one call equals fit(max_iter=1), and a
+    second continues it; classes is required first and may repeat."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    kw = dict(solver="adam", learning_rate_init=0.01, random_state=0, batch_size=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = LogisticRegression(max_iter=1, **kw).fit(X, y)
+    inc = LogisticRegression(**kw).partial_fit(X, y, classes=np.arange(10))
+    np.testing.assert_array_equal(inc.coef_, one.coef_)
+    np.testing.assert_array_equal(inc.intercept_, one.intercept_)
+    inc.partial_fit(X, y, classes=np.arange(10))  # the same classes again: fine
+    assert len(inc.loss_curve_) == 2 and inc.loss_curve_[1] < inc.loss_curve_[0]
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        LogisticRegression(**kw).partial_fit(X, y)
+    with pytest.raises(ValueError, match="is not the same as on last call"):
+        inc.partial_fit(X, y, classes=np.arange(11))
+    with pytest.raises(ValueError, match="has classes not in"):
+        LogisticRegression(**kw).partial_fit(X, y, classes=np.arange(5))
+    with pytest.raises(ValueError, match="'balanced' is not supported for partial_fit"):
+        LogisticRegression(class_weight="balanced", **kw).partial_fit(X, y, classes=range(10))
+    assert not hasattr(LogisticRegression(), "partial_fit")  # lbfgs: scikit-learn's rule
+    # blocks in turn reach a usable model
+    clf = LogisticRegression(**kw)
+    for _ in range(10):
+        for i in range(0, len(X), 400):
+            clf.partial_fit(X[i:i + 400], y[i:i + 400], classes=np.arange(10))
+    assert clf.score(X, y) > 0.93

@@ -124,14 +124,17 @@ class FirstOrderParams:
         return opt, schedule, bs
 
 
-def fit_first_order(est, objective, w0, max_iter, tol, rng, warm_state=None):
-    """Train with est's first-order solver; returns (w, opt_state, history)."""
+def fit_first_order(est, objective, w0, max_iter, tol, rng, warm_state=None,
+                    incremental=False):
+    """Train with est's first-order solver; returns (w, opt_state, history).
+    ``incremental``: one epoch of partial_fit (no max-iteration warning)."""
     opt, schedule, bs = FirstOrderParams.resolve(est, objective.n_samples)
     params = np.array(w0, dtype=objective.dtype)
     opt_state, history = _trainer.train(
         objective, params, opt, schedule, n_samples=objective.n_samples, batch_size=bs,
         max_iter=max_iter, tol=tol, n_iter_no_change=est.n_iter_no_change,
         shuffle=est.shuffle, rng=rng, verbose=est.verbose, opt_state=warm_state,
+        incremental=incremental,
     )
     return params, opt_state, history
 

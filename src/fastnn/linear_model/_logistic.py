@@ -7,9 +7,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import softmax
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from fastnn._core._loss import LOSSES
@@ -20,6 +21,13 @@ from fastnn.optimizers import FIRST_ORDER_SOLVERS, Optimizer, Schedule, is_first
 from fastnn.utils._labels import encode_labels
 
 _SKLEARN_ONLY_SOLVERS = ("liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
+
+
+def _first_order(est):
+    if not is_first_order(est.solver):
+        raise AttributeError(f"partial_fit is only available for the first-order solvers; "
+                             f"solver={est.solver!r} is not one")
+    return True
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -130,22 +138,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("This solver needs samples of at least 2 classes in the data, "
                              f"but the data contains only one class: {classes[0]!r}")
         dtype = X.dtype
-        sw = _check_sample_weight(sample_weight, X, dtype=dtype, copy=True)
-        if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=classes, y=y,
-                                      sample_weight=sample_weight)
-            sw *= cw[y_enc].astype(dtype)
-        if not np.all(np.isfinite(sw)) or np.any(sw < 0) or sw.sum() <= 0:
-            raise ValueError("sample_weight must be finite, non-negative and not all zero")
-        binary = len(classes) == 2
-        k = 1 if binary else len(classes)
-        target = (y_enc == 1).astype(dtype) if binary else y_enc.astype(dtype)
+        objective, k = self._objective(X, y, y_enc, classes, sample_weight, n_threads,
+                                       X if defer_finite else None)
         p = X.shape[1]
-        C = np.inf if self.penalty is None else self.C
-        objective = LinearObjective(
-            kernel_matrix(X), target, sw, LOSSES["log_loss" if binary else "multinomial"],
-            self.fit_intercept, k, 0.0, n_threads, check_finite_X=X if defer_finite else None)
-        objective.l2 = 0.0 if np.isinf(C) else 1.0 / (C * objective.S)
 
         w0 = np.zeros(objective.n_params)
         warm = self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (k, p) \
@@ -171,11 +166,87 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                         "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT. Increase the number "
                         "of iterations (max_iter) or scale the data." % n_iter,
                         ConvergenceWarning)
-        w = np.asarray(w, dtype=dtype)
         self.classes_ = classes
+        self._set_weights(w, p, k, dtype)
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        return self
+
+    def _objective(self, X, y, y_enc, classes, sample_weight, n_threads, check_finite_X):
+        """The loss-and-gradient of X, y (encoded against ``classes``) with the
+        sample and class weights and the L2 term; and k, the outputs."""
+        dtype = X.dtype
+        sw = _check_sample_weight(sample_weight, X, dtype=dtype, copy=True)
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=classes, y=y,
+                                      sample_weight=sample_weight)
+            sw *= cw[y_enc].astype(dtype)
+        if not np.all(np.isfinite(sw)) or np.any(sw < 0) or sw.sum() <= 0:
+            raise ValueError("sample_weight must be finite, non-negative and not all zero")
+        binary = len(classes) == 2
+        k = 1 if binary else len(classes)
+        target = (y_enc == 1).astype(dtype) if binary else y_enc.astype(dtype)
+        C = np.inf if self.penalty is None else self.C
+        objective = LinearObjective(
+            kernel_matrix(X), target, sw, LOSSES["log_loss" if binary else "multinomial"],
+            self.fit_intercept, k, 0.0, n_threads, check_finite_X=check_finite_X)
+        objective.l2 = 0.0 if np.isinf(C) else 1.0 / (C * objective.S)
+        return objective, k
+
+    def _set_weights(self, w, p, k, dtype):
+        w = np.asarray(w, dtype=dtype)
         self.coef_ = np.ascontiguousarray(w[: p * k].reshape(p, k).T)
         self.intercept_ = w[p * k:].copy() if self.fit_intercept else np.zeros(k, dtype=dtype)
-        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+
+    @available_if(_first_order)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of the first-order solver over X, y, continuing from the
+        current weights and optimizer state (mini-batches of ``batch_size``
+        rows of this block; the L2 term scaled to the block's weight, as fit
+        scales it to the data's). ``classes`` (every label) is required on
+        the first call and may be passed again on later ones if the same
+        (as dask-ml's Incremental does). class_weight='balanced' needs the
+        whole data: not supported here, as in scikit-learn's SGDClassifier."""
+        self._validate_params()
+        self._check_supported()
+        if isinstance(self.class_weight, str):
+            raise ValueError("class_weight='balanced' is not supported for partial_fit: it "
+                             "needs the whole data's class counts; pass a dict instead")
+        first = not hasattr(self, "_opt_state") or not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        n_threads, blas_limit = threads_and_blas(self.n_threads, self.n_jobs)
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             order="C", accept_large_sparse=True, reset=first)
+        check_classification_targets(y)
+        if classes is not None:
+            classes = unique_labels(classes)
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                                 f"partial_fit, was: {self.classes_!r}")
+            if len(classes) < 2:
+                raise ValueError(f"classes must hold at least 2 labels, got {classes!r}")
+        known = classes if first else self.classes_
+        unseen = np.setdiff1d(unique_labels(y), known)
+        if len(unseen):
+            raise ValueError(f"`y` has classes not in `classes`: {unseen!r}; the classes are "
+                             f"{known!r}")
+        y_enc = np.searchsorted(known, y)
+        objective, k = self._objective(X, y, y_enc, known, sample_weight, n_threads, None)
+        p = X.shape[1]
+        w0 = np.zeros(objective.n_params)
+        if not first:
+            w0[: p * k] = self.coef_.T.ravel()
+            if self.fit_intercept:
+                w0[p * k:] = self.intercept_
+        with blas_limit:
+            w, self._opt_state, hist = fit_first_order(
+                self, objective, w0, 1, self.tol, check_random_state(self.random_state),
+                warm_state=None if first else self._opt_state, incremental=True)
+        self.classes_ = known
+        self._set_weights(w, p, k, X.dtype)
+        self.n_iter_ = np.array([1], dtype=np.int32)
+        self.loss_curve_ = ([] if first else list(getattr(self, "loss_curve_", []))) + \
+            list(hist.loss_curve)
         return self
 
     def decision_function(self, X):
