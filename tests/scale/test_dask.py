@@ -64,9 +64,32 @@ def _search(n_jobs, max_iter=15):
 
 
 def test_workers_threads_are_their_share(client):
-    # dask gives each worker process OMP_NUM_THREADS = its threads: fastnn keeps to it
+    # dask starts worker processes with OMP_NUM_THREADS=1: fastnn keeps to it
     threads = client.run(lambda: fastnn.utils.effective_n_threads(None))
     assert sorted(threads.values()) == [1, 1]
+
+
+def test_a_worker_running_two_fits_at_once_does_not_oversubscribe(digits):
+    """One worker process with two threads runs two fits at a time: each
+    fit's kernels take one thread (the worker's OMP_NUM_THREADS), not all
+    the cores each."""
+    import sys
+
+    import cloudpickle
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    X, y = digits
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=":0", silence_logs=40) as cluster, \
+            distributed.Client(cluster) as c:
+        def fit_and_count(seed):
+            est = fastnn.MLPClassifier((16,), max_iter=5, random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X, y)
+            return est._engine.n_threads, threading.get_ident()
+
+        out = c.gather(c.map(fit_and_count, range(4)))
+    assert {n for n, _ in out} == {1}
 
 
 def test_grid_search_on_the_cluster_equals_the_default_backend(client, digits):
