@@ -108,6 +108,31 @@ def test_grid_search_on_the_cluster_equals_the_default_backend(client, digits):
     assert on_dask.best_params_ == local.best_params_
 
 
+@pytest.mark.parametrize("make, target", [
+    (lambda: fastnn.LinearRegression(alpha=1.0), "value"),
+    (lambda: fastnn.LogisticRegression(max_iter=300), "label"),
+    (lambda: fastnn.MLPRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=0),
+     "value"),
+    (lambda: fastnn.NeuralNetClassifier(
+        [fastnn.layers.Conv2D(4, 3, activation="relu"), fastnn.layers.MaxPool2D(2),
+         fastnn.layers.Flatten()], input_shape=(1, 8, 8), max_iter=5, random_state=0),
+     "label"),
+    (lambda: fastnn.Autoencoder((16, 4), max_iter=10, random_state=0), None),
+])
+def test_cross_validation_of_each_kind_on_the_cluster(client, digits, make, target):
+    from sklearn.model_selection import cross_val_score
+    X, y = digits
+    y = {"value": y / 9.0, "label": y, None: None}[target]
+    # one kernel thread here as on the workers: a closed-form or L-BFGS
+    # fit's reductions round by the thread count (the networks' do not)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with joblib.parallel_backend("dask"):
+            on_dask = cross_val_score(make().set_params(n_threads=1), X, y, cv=3, n_jobs=-1)
+        local = cross_val_score(make().set_params(n_threads=1), X, y, cv=3, n_jobs=1)
+    np.testing.assert_array_equal(on_dask, local)
+
+
 @pytest.mark.parametrize("make", [
     lambda: fastnn.MLPClassifier((16,), random_state=0),
     lambda: fastnn.NeuralNetClassifier([fastnn.layers.Dense(16, "relu")], random_state=0),
