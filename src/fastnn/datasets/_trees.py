@@ -1,0 +1,230 @@
+"""Binary trees over integer tokens: checking and the table form the tree
+networks batch over, and synthetic compositional tasks with exact labels.
+
+A tree is a leaf (an int token id) or a pair ``(left, right)`` of trees,
+nested: ``((3, 7), (1, (4, 2)))``. Its table form is a dict
+``{"leaves": [...], "children": [[l, r], ...]}``: nodes 0..L-1 are the
+leaves (``leaves[i]`` their token ids) and node L + j is internal node j,
+whose children are nodes ``children[j]``; every node but one (the root) is
+the child of exactly one internal node.
+"""
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+
+class TreeTable:
+    """One checked tree: ``leaves`` (L,) token ids, ``children`` (I, 2) node
+    indices in post-order (children before parents, the root last), and
+    ``height`` (I,) of each internal node (leaves are height 0)."""
+
+    __slots__ = ("leaves", "children", "height")
+
+    def __init__(self, leaves, children, height):
+        self.leaves, self.children, self.height = leaves, children, height
+
+    @property
+    def n_nodes(self):
+        return len(self.leaves) + len(self.children)
+
+    def __repr__(self):
+        return f"TreeTable({len(self.leaves)} leaves, height {self.depth})"
+
+    @property
+    def depth(self):
+        return int(self.height[-1]) if len(self.height) else 0
+
+
+def _is_token(x):
+    return isinstance(x, (numbers.Integral, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _from_nested(tree, index):
+    leaves, children, height = [], [], []
+    # iterative post-order (deep trees must not hit Python's recursion limit)
+    stack = [(tree, False)]
+    out = []  # node id of each finished subtree, in order
+    while stack:
+        node, expanded = stack.pop()
+        if _is_token(node):
+            leaves.append(int(node))
+            out.append(("leaf", len(leaves) - 1, 0))
+            continue
+        if isinstance(node, (tuple, list)):
+            if len(node) != 2:
+                raise ValueError(f"tree {index}: a node has {len(node)} children; a binary tree's "
+                                 "internal nodes have exactly 2 ((left, right))")
+            if not expanded:
+                stack.append((node, True))
+                stack.append((node[1], False))
+                stack.append((node[0], False))
+            else:
+                right, left = out.pop(), out.pop()
+                children.append((left, right))
+                height.append(1 + max(left[2], right[2]))
+                out.append(("node", len(children) - 1, height[-1]))
+            continue
+        raise ValueError(f"tree {index}: leaves must be integer token ids, got {node!r} "
+                         f"({type(node).__name__})")
+    L = len(leaves)
+    ch = np.array([[c[1] if c[0] == "leaf" else L + c[1] for c in pair] for pair in children],
+                  dtype=np.int64).reshape(-1, 2)
+    return TreeTable(np.array(leaves, dtype=np.int64), ch, np.array(height, dtype=np.int64))
+
+
+def _from_table(table, index):
+    try:
+        leaves = np.asarray(table["leaves"])
+        children = np.asarray(table["children"])
+    except (KeyError, TypeError):
+        raise ValueError(f"tree {index}: a table must be a dict with 'leaves' and "
+                         "'children'") from None
+    if leaves.ndim != 1 or len(leaves) == 0:
+        raise ValueError(f"tree {index}: 'leaves' must be a non-empty 1-d list of token ids")
+    if leaves.dtype.kind not in "iu":
+        raise ValueError(f"tree {index}: leaves must be integer token ids, got dtype "
+                         f"{leaves.dtype}")
+    L = len(leaves)
+    if children.size == 0:
+        children = np.zeros((0, 2), dtype=np.int64)
+    if children.ndim != 2 or children.shape[1] != 2:
+        raise ValueError(f"tree {index}: every internal node needs exactly 2 children "
+                         f"('children' of shape (n_internal, 2)), got shape {children.shape}")
+    if children.dtype.kind not in "iu":
+        raise ValueError(f"tree {index}: children must be integer node indices")
+    n = L + len(children)
+    if len(children) != L - 1:
+        raise ValueError(f"tree {index}: a binary tree with {L} leaves has {L - 1} internal "
+                         f"nodes, the table has {len(children)}")
+    if children.size and (children.min() < 0 or children.max() >= n):
+        raise ValueError(f"tree {index}: a child index is outside the {n} nodes")
+    parents = np.bincount(children.ravel(), minlength=n)
+    if np.any(parents > 1):
+        raise ValueError(f"tree {index}: node {int(np.argmax(parents > 1))} has two parents")
+    roots = np.flatnonzero(parents == 0)
+    if len(roots) != 1:
+        raise ValueError(f"tree {index}: the table has a cycle or several roots (nodes without "
+                         f"a parent: {roots.tolist()})")
+    # post-order from the root; a cycle cannot reach the root's walk twice
+    order, stack, seen = [], [(int(roots[0]), False)], np.zeros(n, dtype=bool)
+    while stack:
+        node, expanded = stack.pop()
+        if node < L:
+            order.append(node)
+            continue
+        if expanded:
+            order.append(node)
+            continue
+        if seen[node]:
+            raise ValueError(f"tree {index}: the table has a cycle through node {node}")
+        seen[node] = True
+        stack.append((node, True))
+        left, right = children[node - L]
+        stack.append((int(right), False))
+        stack.append((int(left), False))
+    if len(order) != n:
+        raise ValueError(f"tree {index}: the table has a cycle (only {len(order)} of {n} "
+                         "nodes hang from the root)")
+    # renumber: leaves in the order met, internal nodes in post-order
+    new = np.empty(n, dtype=np.int64)
+    leaf_order = [v for v in order if v < L]
+    node_order = [v for v in order if v >= L]
+    new[leaf_order] = np.arange(L)
+    new[node_order] = L + np.arange(len(node_order))
+    ch = new[children[np.array(node_order, dtype=np.int64) - L]] if node_order else \
+        np.zeros((0, 2), dtype=np.int64)
+    height = np.zeros(n, dtype=np.int64)
+    for j, (a, b) in enumerate(ch):
+        height[L + j] = 1 + max(height[a], height[b])
+    return TreeTable(leaves[leaf_order].astype(np.int64), ch.astype(np.int64), height[L:])
+
+
+def check_trees(X, n_tokens=None):
+    """``X`` (a sequence of trees, nested or tables) as a list of TreeTable,
+    or a ValueError naming the first bad tree's index. ``n_tokens``: leaf ids
+    must be below it (and never negative)."""
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+        raise ValueError("X must be a sequence of trees (nested pairs of token ids, or "
+                         f"tables), got {type(X).__name__}")
+    if len(X) == 0:
+        raise ValueError("X holds no tree")
+    tables = []
+    for i, tree in enumerate(X):
+        if isinstance(tree, TreeTable):
+            table = tree
+        elif isinstance(tree, dict):
+            table = _from_table(tree, i)
+        elif _is_token(tree) or isinstance(tree, (tuple, list)):
+            if isinstance(tree, (tuple, list)) and len(tree) == 0:
+                raise ValueError(f"tree {i} is empty")
+            table = _from_nested(tree, i)
+        else:
+            raise ValueError(f"tree {i}: a tree is a token id, a (left, right) pair or a "
+                             f"table, got {type(tree).__name__}")
+        if table.leaves.min() < 0:
+            raise ValueError(f"tree {i}: leaf id {int(table.leaves.min())} is negative")
+        if n_tokens is not None and table.leaves.max() >= n_tokens:
+            raise ValueError(f"tree {i}: leaf id {int(table.leaves.max())} >= n_tokens "
+                             f"({n_tokens})")
+        tables.append(table)
+    return tables
+
+
+def to_nested(table):
+    """A TreeTable back to nested pairs."""
+    L = len(table.leaves)
+    built = [int(t) for t in table.leaves] + [None] * len(table.children)
+    for j, (a, b) in enumerate(table.children):
+        built[L + j] = (built[a], built[b])
+    return built[-1]
+
+
+TASKS = ("sub_mod", "nand")
+
+
+def make_tree_expressions(n_samples=1000, max_depth=4, n_tokens=10, task="sub_mod",
+                          min_depth=1, random_state=None):
+    """Random binary trees over ``n_tokens`` leaf tokens and the exact value
+    of each, composed bottom-up, as class labels:
+
+    - ``"sub_mod"``: a leaf's value is its token (0..n_tokens-1), a node's
+      ``(left - right) mod n_tokens``: the order of the leaves matters, so a
+      bag of leaves does not tell the value;
+    - ``"nand"``: tokens 0/1 (n_tokens must be 2) are false/true, every node
+      is NAND of its children.
+
+    Each tree's depth is drawn uniformly in [min_depth, max_depth], and its
+    shape grows by splitting each node until that depth (one branch always
+    reaching it, the other stopping early with probability 1/3 at each
+    level). Returns (trees as nested pairs, y)."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    for name, value, low in (("n_samples", n_samples, 1), ("max_depth", max_depth, 0),
+                             ("n_tokens", n_tokens, 2), ("min_depth", min_depth, 0)):
+        if not _is_token(value) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if min_depth > max_depth:
+        raise ValueError(f"min_depth ({min_depth}) must not exceed max_depth ({max_depth})")
+    if task == "nand" and n_tokens != 2:
+        raise ValueError(f"task='nand' has 2 tokens (false, true): n_tokens must be 2, got "
+                         f"{n_tokens}")
+    rng = check_random_state(random_state)
+
+    def grow(depth, full):
+        if depth == 0:
+            t = int(rng.randint(n_tokens))
+            return t, t
+        if not full and rng.rand() < 1.0 / 3.0:
+            return grow(0, False)
+        deep_left = rng.rand() < 0.5
+        left, lv = grow(depth - 1, full and deep_left)
+        right, rv = grow(depth - 1, full and not deep_left)
+        value = (lv - rv) % n_tokens if task == "sub_mod" else int(not (lv and rv))
+        return (left, right), value
+
+    trees, y = [], np.empty(n_samples, dtype=np.int64)
+    for i in range(n_samples):
+        tree, y[i] = grow(int(rng.randint(min_depth, max_depth + 1)), True)
+        trees.append(tree)
+    return trees, y
