@@ -92,6 +92,33 @@ def mlp_gemm_flops(n, sizes):
     return 2.0 * n * (2 * macs + macs - sizes[0] * sizes[1])
 
 
+def cpu_kind():
+    """The CPU model, its widest SIMD kind (AVX-512 or AVX2) and the kernels
+    SciPy's OpenBLAS chose (its core type), for reading the figures: the
+    engine's speed against the anchors differs between the kinds."""
+    import platform
+
+    from threadpoolctl import threadpool_info
+
+    model, flags = platform.processor() or "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    kind = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else \
+        "no AVX2" if flags else "SIMD unknown"
+    cores = sorted({str(lib.get("architecture")) for lib in threadpool_info()
+                    if lib.get("internal_api") == "openblas"})
+    return f"CPU: {model} ({kind}); OpenBLAS core type: {', '.join(cores) or 'n/a'}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
@@ -106,6 +133,7 @@ def main():
     import fastnn
 
     fastnn.show_config()
+    print(cpu_kind())
     print(f"scikit-learn {sklearn.__version__}; median of {args.repeat} runs; "
           f"ratio = anchor time / fastnn time\n")
     rows = []
