@@ -105,3 +105,25 @@ def test_unknown_value_warns():
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0
     assert "FASTNN_SIMD='sse9'" in res.stderr
+
+
+def test_kernels_leave_the_floating_point_mode_as_they_found_it():
+    """The compiled regions flush denormals to zero while they run (x86:
+    FTZ/DAZ in MXCSR, per thread) and put the mode back: NumPy in this
+    thread still makes subnormals after a fit, on one thread and on two."""
+    import warnings
+
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    import fastnn
+
+    X, y = load_digits(return_X_y=True)
+    tiny = np.float32(1e-38)
+    for n_threads in (1, 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fastnn.MLPClassifier((8,), max_iter=2, n_threads=n_threads).fit(X, y)
+            fastnn.BernoulliRBM(n_components=4, n_iter=1, n_threads=n_threads).fit(X / 16)
+        assert tiny * np.float32(0.5) > 0  # a subnormal, not flushed
+        assert np.float32(1e-45) > 0
