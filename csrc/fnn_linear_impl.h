@@ -209,6 +209,7 @@ int FNN_SFX(fnn_linear_loss_grad)(const FNN_SFX(fnn_linear_problem) *pb, const f
 
     #pragma omp parallel num_threads(nt) if (nt > 1) reduction(+ : total) reduction(| : status)
     {
+        fnn_flush_denormals(); /* see fnn_team.h */
         int tid = fnn_thread_id(), T = 1;
 #ifdef _OPENMP
         T = omp_get_num_threads();
@@ -223,6 +224,7 @@ int FNN_SFX(fnn_linear_loss_grad)(const FNN_SFX(fnn_linear_problem) *pb, const f
             status |= FNN_SFX(fnn_linear_block)(pb, rows, r0, mb, W, b, scale, grad != NULL,
                                                 &ws, blas, &total);
         }
+        fnn_restore_denormals();
     }
     if (status != FNN_OK) return FNN_EINVAL;
     *loss_out = total;

@@ -153,10 +153,12 @@ int FNN_SFX(fnn_optim_step)(const fnn_optim *opt, fnn_int n, fnn_int n_decay, do
     const int nt = fnn_threads_for(n, n_threads);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
+        fnn_flush_denormals(); /* see fnn_team.h */
         fnn_int lo, hi;
         fnn_span(n, 16, fnn_thread_id(), fnn_team_size(), &lo, &hi);
         FNN_SFX(fnn_optim_range)(opt, lo, hi, n, n_decay, l2, lr, t, p, (real_t *)g, state,
                                  NULL, 0); /* clear = 0: g is only read */
+        fnn_restore_denormals();
     }
     return FNN_OK;
 }

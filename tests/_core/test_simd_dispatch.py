@@ -125,5 +125,8 @@ def test_kernels_leave_the_floating_point_mode_as_they_found_it():
             warnings.simplefilter("ignore")
             fastnn.MLPClassifier((8,), max_iter=2, n_threads=n_threads).fit(X, y)
             fastnn.BernoulliRBM(n_components=4, n_iter=1, n_threads=n_threads).fit(X / 16)
+            fastnn.LogisticRegression(solver="adam", max_iter=2,
+                                      n_threads=n_threads).fit(X / 16, y)
+            fastnn.LogisticRegression(max_iter=5, n_threads=n_threads).fit(X / 16, y)
         assert tiny * np.float32(0.5) > 0  # a subnormal, not flushed
         assert np.float32(1e-45) > 0
