@@ -31,13 +31,6 @@ int fnn_rbm_team_size(fnn_int F, fnn_int K, fnn_int B, fnn_int C, int n_threads)
 #endif
 }
 
-/* [lo, hi) of n split in nt near-equal parts, part t. */
-static inline void fnn_rbm_part(fnn_int n, int nt, int t, fnn_int *lo, fnn_int *hi)
-{
-    *lo = n * t / nt;
-    *hi = n * (t + 1) / nt;
-}
-
 #define FNN_F32
 #include "fnn_rbm_impl.h"
 #define FNN_F64

@@ -106,7 +106,7 @@ int FNN_SFX(fnn_rbm_fit)(const fnn_blas *blas, fnn_int n, fnn_int F, fnn_int K, 
         const int t = fnn_thread_id();
         const int nth = nt > 1 ? nt : 1;
         fnn_int c0, c1, f0, f1;
-        fnn_rbm_part(NC, nth, t, &c0, &c1);     /* hidden chunks: W rows, T and H columns */
+        fnn_span(NC, 1, t, nth, &c0, &c1);      /* hidden chunks: W rows, T and H columns */
         fnn_span(F, 16, t, nth, &f0, &f1);      /* visible columns: Vn, bv */
         const fnn_int k0 = c0 * FNN_RBM_CHUNK, k1 = fnn_min_i(c1 * FNN_RBM_CHUNK, K);
         const fnn_int kw = k1 - k0, fw = f1 - f0;

@@ -208,6 +208,10 @@ class ModelCheckpoint(Callback):
         return False
 
 
+def _class_name(estimator):
+    return f"{type(estimator).__module__}.{type(estimator).__qualname__}"
+
+
 def save_checkpoint(estimator, path):
     """Write ``estimator``'s training state to ``path`` (what ModelCheckpoint
     does after an epoch; between fits it saves the fitted estimator, from
@@ -219,7 +223,7 @@ def save_checkpoint(estimator, path):
     fit_state = {name: getattr(history, name) for name in history.FIT_STATE}
     fit_state["split_rows"] = getattr(estimator, "_split_rows", None)
     payload = {"format": _FORMAT, "version": _VERSION,
-               "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+               "class": _class_name(estimator),
                "state": state, "fit_state": fit_state}
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -270,7 +274,7 @@ def restore_into(estimator, path):
     ``estimator`` (fit's ``resume_from``): the checkpoint must come from the
     same class with the same parameters, but for those in RESUME_MAY_CHANGE."""
     payload = _read(path)
-    cls = f"{type(estimator).__module__}.{type(estimator).__qualname__}"
+    cls = _class_name(estimator)
     if payload["class"] != cls:
         raise ValueError(f"resume_from: the checkpoint holds a {payload['class']}, not a {cls}")
     state = payload["state"]

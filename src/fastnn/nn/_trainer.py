@@ -61,7 +61,6 @@ class History:
         self.loss_curve = []
         self.n_iter = 0
         self.best_loss = np.inf
-        self.converged = False
         self.no_improvement = 0
         self.validation_scores = []
         self.validation_loss_curve = []
@@ -86,7 +85,7 @@ class History:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        for name in ("order", "best_params", "best_stats"):  # pickles from before them
+        for name in self.FIT_STATE:  # pickles from before them
             self.__dict__.setdefault(name, None)
         self.__dict__.setdefault("initial_loss", np.nan)
 
@@ -276,7 +275,7 @@ def _epochs(model, params, schedule, lr0, opt_state, history, grad, initial_loss
                 history.no_improvement = 0
                 plateau += f"Setting learning rate to {opt_state.lr:g}"
             else:
-                history.converged = converged = True
+                converged = True
                 plateau += "Stopping."
         logs["seconds"] = time.perf_counter() - start
         if verbose:
