@@ -53,6 +53,7 @@ enum {
     FNN_LAYER_NOISE = 6,
     FNN_LAYER_AFFINE = 7,
     FNN_LAYER_RNN = 8,
+    FNN_LAYER_TREE = 9,
     FNN_LAYER_COUNT
 };
 
@@ -116,6 +117,14 @@ typedef struct {
     int sequences;            /* output every step's h (T, H), else the last (H) */
 } fnn_rnn_cfg;
 
+/* tree cells (fnn_tree_impl.h) */
+enum { FNN_TREE_RNN = 0, FNN_TREE_LSTM = 1, FNN_TREE_CELL_COUNT };
+typedef struct {
+    int cell;                 /* FNN_TREE_* */
+    fnn_int tokens, dim;      /* embedding rows V and width D */
+    fnn_int units;            /* node state size H */
+} fnn_tree_cfg;
+
 typedef union {
     fnn_act_cfg act;          /* FNN_LAYER_DENSE, FNN_LAYER_ACTIVATION */
     fnn_noise_cfg noise;
@@ -125,6 +134,7 @@ typedef union {
     fnn_conv_cfg conv;
     fnn_pool_cfg pool;
     fnn_rnn_cfg rnn;
+    fnn_tree_cfg tree;
 } fnn_layer_cfg;
 
 typedef struct {

@@ -136,6 +136,10 @@ int fnn_net_check(const fnn_net *net)
 #include "fnn_rnn_impl.h"
 #define FNN_F64
 #include "fnn_rnn_impl.h"
+#define FNN_F32
+#include "fnn_tree_impl.h"
+#define FNN_F64
+#include "fnn_tree_impl.h"
 
 /* The operations table: one row per kind (see fnn_layer.h). */
 #define FNN_LAYER_ROW(kind_name, prefix, saved_fn, saved_int_fn, scratch_fn, in_place)   \
@@ -161,6 +165,8 @@ static const fnn_layer_ops fnn_layer_table[FNN_LAYER_COUNT] = {
                                        fnn_layer_nothing, fnn_layer_no_scratch, 0),
     [FNN_LAYER_RNN] = FNN_LAYER_ROW("rnn", fnn_rnn, fnn_rnn_saved, fnn_layer_nothing,
                                     fnn_rnn_scratch, 0),
+    [FNN_LAYER_TREE] = FNN_LAYER_ROW("tree", fnn_tree, fnn_tree_saved, fnn_layer_nothing,
+                                     fnn_tree_scratch, 0),
 };
 #undef FNN_LAYER_ROW
 

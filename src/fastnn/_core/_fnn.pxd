@@ -134,6 +134,9 @@ cdef extern from "fnn_layer.h" nogil:
         FNN_LAYER_NOISE
         FNN_LAYER_AFFINE
         FNN_LAYER_RNN
+        FNN_LAYER_TREE
+        FNN_TREE_RNN
+        FNN_TREE_LSTM
         FNN_CELL_RNN_TANH
         FNN_CELL_RNN_RELU
         FNN_CELL_LSTM
@@ -176,6 +179,9 @@ cdef extern from "fnn_layer.h" nogil:
         int cell
         fnn_int units
         int sequences
+    ctypedef struct fnn_tree_cfg:
+        int cell
+        fnn_int tokens, dim, units
     ctypedef union fnn_layer_cfg:
         fnn_act_cfg act
         fnn_dropout_cfg dropout
@@ -185,6 +191,7 @@ cdef extern from "fnn_layer.h" nogil:
         fnn_noise_cfg noise
         fnn_affine_cfg affine
         fnn_rnn_cfg rnn
+        fnn_tree_cfg tree
     ctypedef struct fnn_layer:
         int kind
         fnn_int in_shape[3]

@@ -22,7 +22,9 @@ from fastnn._core._optim cimport UpdateRule
 LAYER_KINDS = {"dense": FNN_LAYER_DENSE, "activation": FNN_LAYER_ACTIVATION,
                "dropout": FNN_LAYER_DROPOUT, "batchnorm": FNN_LAYER_BATCHNORM,
                "conv2d": FNN_LAYER_CONV2D, "pool2d": FNN_LAYER_POOL2D,
-               "noise": FNN_LAYER_NOISE, "affine": FNN_LAYER_AFFINE, "rnn": FNN_LAYER_RNN}
+               "noise": FNN_LAYER_NOISE, "affine": FNN_LAYER_AFFINE, "rnn": FNN_LAYER_RNN,
+               "tree": FNN_LAYER_TREE}
+TREE_CELLS = {"rnn": FNN_TREE_RNN, "lstm": FNN_TREE_LSTM}
 CELLS = {"rnn_tanh": FNN_CELL_RNN_TANH, "rnn_relu": FNN_CELL_RNN_RELU, "lstm": FNN_CELL_LSTM,
          "gru": FNN_CELL_GRU}
 FILL_MODES = {"reflect": FNN_FILL_REFLECT, "constant": FNN_FILL_CONSTANT,
@@ -84,6 +86,10 @@ cdef int _set_config(fnn_layer *L, dict d) except -1:
         L.cfg.rnn.cell = CELLS[d["cell"]]
         L.cfg.rnn.units = d["units"]
         L.cfg.rnn.sequences = d["return_sequences"]
+    elif L.kind == FNN_LAYER_TREE:
+        L.cfg.tree.cell = TREE_CELLS[d["cell"]]
+        L.cfg.tree.tokens, L.cfg.tree.dim = d["tokens"], d["dim"]
+        L.cfg.tree.units = d["units"]
     return 0
 
 
@@ -112,7 +118,7 @@ cdef class Net:
 
     layers: list of dicts with the fields of fnn_layer (see fnn_net.h):
     kind ('dense', 'activation', 'dropout', 'batchnorm', 'conv2d', 'pool2d',
-    'noise', 'affine', 'rnn'),
+    'noise', 'affine', 'rnn', 'tree'),
     the kind's settings (activation name, kernel, stride, padding, ...),
     shapes (tuples), parameter/statistics offsets and sizes, frozen.
     """

@@ -171,6 +171,26 @@ def check_trees(X, n_tokens=None):
     return tables
 
 
+def to_array(tables, max_nodes=None, dtype=np.float64):
+    """Checked trees (TreeTable, as ``check_trees`` returns) as the tree
+    layer's input: an array (n_trees, max_nodes, 3) of (left, right, token)
+    rows, the leaves first, then the internal nodes in post-order (children
+    before parents, the root last), padded with -1 rows. ``max_nodes``
+    defaults to the largest tree's size; a larger tree raises a ValueError
+    naming it."""
+    sizes = [t.n_nodes for t in tables]
+    if max_nodes is None:
+        max_nodes = max(sizes)
+    out = np.full((len(tables), max_nodes, 3), -1.0, dtype=dtype)
+    for i, t in enumerate(tables):
+        if sizes[i] > max_nodes:
+            raise ValueError(f"tree {i} has {sizes[i]} nodes, more than max_nodes={max_nodes}")
+        L = len(t.leaves)
+        out[i, :L, 2] = t.leaves
+        out[i, L:sizes[i], :2] = t.children
+    return out
+
+
 def to_nested(table):
     """A TreeTable back to nested pairs."""
     L = len(table.leaves)

@@ -8,9 +8,10 @@ descriptors and lays their parameters out in one flat buffer.
 from fastnn.layers._layers import (
     ACTIVATIONS, GRU, LSTM, Activation, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten,
     GaussianNoise, Layer, MaxPool2D, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
-    SimpleRNN,
+    SimpleRNN, TreeEncoder,
 )
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "BatchNorm", "Conv2D", "MaxPool2D",
            "AvgPool2D", "Flatten", "GaussianNoise", "RandomFlip", "RandomTranslation",
-           "RandomRotation", "RandomZoom", "SimpleRNN", "LSTM", "GRU", "ACTIVATIONS"]
+           "RandomRotation", "RandomZoom", "SimpleRNN", "LSTM", "GRU", "TreeEncoder",
+           "ACTIVATIONS"]

@@ -530,3 +530,55 @@ class GRU(_Recurrent):
 
     def _cell(self):
         return "gru"
+
+
+class TreeEncoder(Layer):
+    """A tree-recursive encoder: the first layer of a network over binary
+    trees (``fastnn.TreeNetClassifier`` and ``TreeNetRegressor`` build it).
+    Each sample is a table of ``max_nodes`` rows (left, right, token), the
+    children before their parent and the root last, padded with -1 rows
+    (``fastnn.datasets.TreeTable.to_array`` writes it). Leaves embed their
+    token (``n_tokens`` rows of ``embedding_dim``); ``cell='rnn'`` composes
+    ``h = tanh([h_l, h_r] Wc + bc)`` (leaves ``tanh(x Wx + bx)``),
+    ``cell='lstm'`` is the binary Tree-LSTM of Tai et al. (2015) with a forget
+    gate per child (see csrc/fnn_tree_impl.h). Output: the root's state
+    (``units``,).
+
+    Parameters: ``E`` (n_tokens, embedding_dim), ``Wx`` (embedding_dim, G
+    units), ``Wc`` (2 units, G' units), ``bx``, ``bc``; G, G' = 1, 1 for
+    'rnn' and 3 (i, o, u), 5 (i, f_l, f_r, o, u) for 'lstm'. ``E``, ``Wx``,
+    ``Wc`` are decayed (L2 applies to the embeddings too). Init: ``E``
+    N(0, 1) (PyTorch's nn.Embedding), the rest U(-1/sqrt(units),
+    1/sqrt(units)) (PyTorch's recurrent layers)."""
+
+    def __init__(self, n_tokens, units=64, embedding_dim=32, cell="rnn"):
+        self.n_tokens = n_tokens
+        self.units = units
+        self.embedding_dim = embedding_dim
+        self.cell = cell
+
+    def build(self, in_shape):
+        where = "TreeEncoder"
+        for name in ("n_tokens", "units", "embedding_dim"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{where}: {name} must be a positive integer, got {v!r}")
+        if self.cell not in ("rnn", "lstm"):
+            raise ValueError(f"{where}: cell must be 'rnn' or 'lstm', got {self.cell!r}")
+        if len(in_shape) != 2 or int(in_shape[1]) != 3:
+            raise ValueError(f"{where} takes tree tables of shape (max_nodes, 3), got "
+                             f"{tuple(in_shape)}")
+        V, D, H = int(self.n_tokens), int(self.embedding_dim), int(self.units)
+        gl, gi = (3, 5) if self.cell == "lstm" else (1, 1)
+        shapes = {"E": (V, D), "Wx": (D, gl * H), "Wc": (2 * H, gi * H), "bx": (gl * H,),
+                  "bc": (gi * H,)}
+        bound = 1.0 / np.sqrt(H)
+
+        def init(rng, views):
+            views["E"][...] = rng.normal(size=(V, D))
+            for name in ("Wx", "Wc", "bx", "bc"):
+                views[name][...] = rng.uniform(-bound, bound, shapes[name])
+
+        desc = {"kind": "tree", "cell": self.cell, "tokens": V, "dim": D, "units": H}
+        return Built(desc, (H,), {n: (s, n.startswith(("E", "W"))) for n, s in shapes.items()},
+                     init_params=init)

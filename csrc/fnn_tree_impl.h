@@ -1,0 +1,552 @@
+/* Tree-recursive layer over binary trees (the first layer of a tree
+ * network): each sample is a table of N node rows (left, right, token), as
+ * reals holding integers, children before parents (post-order), the root
+ * the last node; a leaf has left = right = -1 and a token id in [0, V); an
+ * internal node two children at smaller indices and token -1; rows after
+ * the tree are padding (all -1). The first row that is neither ends the
+ * tree (fastnn.datasets.check_trees rejects such input before it gets here:
+ * this only keeps every read in bounds). Output: the root's state (H); an
+ * empty tree gives zeros.
+ *
+ * Cells (x = E[token] the leaf's embedding, D wide; G gates of H):
+ *   rnn   leaf h = tanh(x Wx + bx); internal h = tanh([h_l, h_r] Wc + bc)
+ *         (Socher's composition)
+ *   lstm  binary Tree-LSTM (Tai et al. 2015), a forget gate per child:
+ *         leaf: i, o, u from x Wx + bx (3 H): c = i u, h = o tanh(c);
+ *         internal: i, f_l, f_r, o, u from [h_l, h_r] Wc + bc (5 H):
+ *         c = i u + f_l c_l + f_r c_r, h = o tanh(c)
+ *         (i, f, o sigmoid; u tanh)
+ * Parameters: W = [E (V x D) | Wx (D x SL) | Wc (2 H x SI)] (decayed: L2
+ * applies to the embeddings too), b = [bx (SL) | bc (SI)]; SL = SI = H for
+ * rnn, 3 H and 5 H for lstm.
+ *
+ * Team-parallel by samples, level-batched: a thread orders its trees' nodes
+ * by height (leaves 0, a parent one above its higher child) and runs each
+ * level of all its trees as one gather, one GEMM and one fused cell pass;
+ * backward the same from the top level down, the children's d h by one GEMM
+ * per level scattered to them. Training keeps per sample and node (N slots):
+ * Z (N x SI) the activated gates, then d loss / d pre-activations; Hs, C
+ * (N x H) the states. The weight gradients, after a barrier, are GEMMs over
+ * all nodes of the batch in sample order (the rows compacted into the
+ * layer's scratch), the threads splitting the gate columns; the embedding
+ * rows' gradients by token ranges, in the same order: no result depends on
+ * the team size. */
+#ifndef FNN_TREE_INFO
+#define FNN_TREE_INFO
+
+/* entry j of a node's row, as the integer it holds */
+#define FNN_TREE_AT(row, j) FNN_SFX(fnn_tree_int)((row)[j])
+
+/* reals per predict chunk of a thread's samples: at least one sample */
+#define FNN_TREE_PREDICT_REALS ((fnn_int)1 << 21)
+
+static inline int fnn_tree_lstm(const fnn_layer *L) { return L->cfg.tree.cell == FNN_TREE_LSTM; }
+static inline fnn_int fnn_tree_SL(const fnn_layer *L)
+{
+    return (fnn_tree_lstm(L) ? 3 : 1) * L->cfg.tree.units;
+}
+static inline fnn_int fnn_tree_SI(const fnn_layer *L)
+{
+    return (fnn_tree_lstm(L) ? 5 : 1) * L->cfg.tree.units;
+}
+static inline fnn_int fnn_tree_nodes(const fnn_layer *L) { return L->in_shape[0]; }
+/* the width of a gathered GEMM input row: x (D) or [h_l, h_r] (2 H) */
+static inline fnn_int fnn_tree_KG(const fnn_layer *L)
+{
+    return fnn_max_i(L->cfg.tree.dim, 2 * L->cfg.tree.units);
+}
+
+/* reals kept per sample: Z, Hs and (lstm) C of its N nodes */
+static fnn_int fnn_tree_per_sample(const fnn_layer *L)
+{
+    const fnn_int H = L->cfg.tree.units;
+    return fnn_tree_nodes(L) * (fnn_tree_SI(L) + H + (fnn_tree_lstm(L) ? H : 0));
+}
+
+static int fnn_tree_check(const fnn_layer *L)
+{
+    const fnn_tree_cfg *k = &L->cfg.tree;
+    if (L->in_ndim != 2 || L->in_shape[1] != 3 || L->out_ndim != 1) return 0;
+    if (k->cell < 0 || k->cell >= FNN_TREE_CELL_COUNT || k->units < 1 || k->dim < 1 ||
+        k->tokens < 1 || L->out_shape[0] != k->units)
+        return 0;
+    const fnn_int V = k->tokens, D = k->dim, H = k->units;
+    return L->n_w == V * D + D * fnn_tree_SL(L) + 2 * H * fnn_tree_SI(L) &&
+           L->n_b == fnn_tree_SL(L) + fnn_tree_SI(L) && L->n_s == 0;
+}
+
+static fnn_int fnn_tree_saved(const fnn_layer *L) { return fnn_tree_per_sample(L); }
+
+static inline fnn_int fnn_tree_rows(fnn_int batch, int nt)
+{
+    nt = nt < 1 ? 1 : nt;
+    return (batch + nt - 1) / nt;
+}
+
+/* samples of a thread's predict chunk */
+static inline fnn_int fnn_tree_chunk(const fnn_layer *L, fnn_int rows)
+{
+    return fnn_max_i(1, fnn_min_i(rows, FNN_TREE_PREDICT_REALS / fnn_tree_per_sample(L)));
+}
+
+/* One thread's slot for R samples (R N node rows), in doubles: the level
+ * order and heights (int32), the gathered rows G (KG wide) and the GEMM
+ * output rows Zb (SI wide); in training d h and d c per node; in predict
+ * the chunk's node slots. */
+static inline fnn_int fnn_tree_slot(const fnn_layer *L, fnn_int batch, int training, int nt)
+{
+    const fnn_int R = training ? fnn_tree_rows(batch, nt)
+                               : fnn_tree_chunk(L, fnn_tree_rows(batch, nt));
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
+    fnn_int reals = RN * (fnn_tree_KG(L) + fnn_tree_SI(L));
+    reals += training ? RN * 2 * H : R * fnn_tree_per_sample(L);
+    const fnn_int ints = 2 * RN + N + 2;
+    return (ints + 1) / 2 + reals + 8;
+}
+
+/* The batch's compacted rows for the weight gradients (training): children
+ * states Ac (2 H) and d pre-activations dZc (SI) of the internal nodes,
+ * embeddings Xl (D), d pre-activations dZl (SL), d embeddings dXl (D) and
+ * tokens of the leaves; then the bias column sums. */
+static inline fnn_int fnn_tree_batch_part(const fnn_layer *L, fnn_int batch)
+{
+    const fnn_int MN = batch * fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
+    return MN * (2 * H + fnn_tree_SI(L) + 2 * D + fnn_tree_SL(L)) + (MN + 1) / 2 +
+           fnn_tree_SL(L) + fnn_tree_SI(L) + 8;
+}
+
+static fnn_int fnn_tree_scratch(const fnn_layer *L, fnn_int batch, int training, int nt)
+{
+    nt = nt < 1 ? 1 : nt;
+    return (fnn_int)nt * fnn_tree_slot(L, batch, training, nt) +
+           (training ? fnn_tree_batch_part(L, batch) : 0);
+}
+
+static fnn_int fnn_tree_flops(const fnn_layer *L)
+{
+    /* about half the nodes are internal: 3 multiply-adds per weight, per node */
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
+    return 3 * (N / 2 + 1) * (D * fnn_tree_SL(L) + 2 * H * fnn_tree_SI(L));
+}
+
+#endif
+
+#include "fnn_real.h"
+
+#include "fnn_vmath_impl.h"
+
+/* a table entry as the integer it holds (the nearest: a real within 0.5 of
+ * it reads the same; NaN and huge values read as -1, padding) */
+static inline fnn_int FNN_SFX(fnn_tree_int)(real_t v)
+{
+    const double d = floor((double)v + 0.5);
+    return d >= -1.0 && d < 2147483647.0 ? (fnn_int)d : -1;
+}
+
+/* Sample row x (N x 3): its node count (the valid prefix), each node's
+ * height in ht, and how many of them are leaves in *n_leaf. */
+static fnn_int FNN_SFX(fnn_tree_parse)(const real_t *x, fnn_int N, fnn_int V, int32_t *ht,
+                                       fnn_int *n_leaf)
+{
+    fnn_int k = 0, leaves = 0;
+    for (; k < N; ++k) {
+        const real_t *row = x + 3 * k;
+        const fnn_int l = FNN_TREE_AT(row, 0), r = FNN_TREE_AT(row, 1), t = FNN_TREE_AT(row, 2);
+        if (l < 0 && r < 0 && t >= 0 && t < V) {
+            ht[k] = 0;
+            ++leaves;
+        } else if (l >= 0 && r >= 0 && l < k && r < k && t < 0) {
+            const int32_t a = ht[l], b = ht[r];
+            ht[k] = 1 + (a > b ? a : b);
+        } else {
+            break;
+        }
+    }
+    *n_leaf = leaves;
+    return k;
+}
+
+/* a thread's slot: level order and bounds, heights, node counts, G, Zb,
+ * and (training) dH, dC or (predict) the chunk's node slots */
+typedef struct {
+    int32_t *ord, *lev, *ht;
+    real_t *G, *Zb, *dH, *dC, *chunk;
+} FNN_SFX(fnn_tree_slot_parts);
+
+static FNN_SFX(fnn_tree_slot_parts) FNN_SFX(fnn_tree_slot_of)(const fnn_layer *L,
+                                                              double *scratch, fnn_int m,
+                                                              int training, int t, int nt)
+{
+    const fnn_int R = training ? fnn_tree_rows(m, nt) : fnn_tree_chunk(L, fnn_tree_rows(m, nt));
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
+    double *base = scratch + (fnn_int)t * fnn_tree_slot(L, m, training, nt);
+    FNN_SFX(fnn_tree_slot_parts) s;
+    const fnn_int ints = 2 * RN + N + 2;
+    s.ord = (int32_t *)base;
+    s.ht = s.ord + RN;
+    s.lev = s.ht + RN;
+    s.G = (real_t *)(base + (ints + 1) / 2);
+    s.Zb = s.G + RN * fnn_tree_KG(L);
+    s.dH = s.Zb + RN * fnn_tree_SI(L);
+    s.dC = training ? s.dH + RN * H : NULL;
+    s.chunk = training ? NULL : s.dH;
+    if (!training) s.dH = NULL;
+    return s;
+}
+
+/* node slots of n samples: Z (N x SI), Hs, C (N x H each), region by region */
+typedef struct {
+    real_t *Z, *Hs, *C;
+} FNN_SFX(fnn_tree_regions);
+
+static inline FNN_SFX(fnn_tree_regions) FNN_SFX(fnn_tree_regions_of)(const fnn_layer *L,
+                                                                     real_t *base, fnn_int n)
+{
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units;
+    FNN_SFX(fnn_tree_regions) r;
+    r.Z = base;
+    r.Hs = r.Z + n * N * fnn_tree_SI(L);
+    r.C = r.Hs + n * N * H;
+    return r;
+}
+
+/* Samples [s, s + n) of the input: their heights, node counts in cnt (n),
+ * and the level order of their nodes (slot ids i N + k) with level bounds
+ * lev[0..levels]; returns the number of levels. */
+static int FNN_SFX(fnn_tree_order)(const fnn_layer *L, const real_t *in, fnn_int s, fnn_int n,
+                                   FNN_SFX(fnn_tree_slot_parts) *w)
+{
+    const fnn_int N = fnn_tree_nodes(L), V = L->cfg.tree.tokens;
+    int levels = 0;
+    for (fnn_int h = 0; h <= N; ++h) w->lev[h] = 0;
+    for (fnn_int i = 0; i < n; ++i) {
+        fnn_int leaves;
+        int32_t *ht = w->ht + i * N;
+        const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + (s + i) * 3 * N, N, V, ht, &leaves);
+        for (fnn_int k = cnt; k < N; ++k) ht[k] = -1;
+        for (fnn_int k = 0; k < cnt; ++k) {
+            w->lev[ht[k] + 1] += 1;
+            if (ht[k] + 1 > levels) levels = ht[k] + 1;
+        }
+    }
+    for (int h = 0; h < levels; ++h) w->lev[h + 1] += w->lev[h];
+    /* fill: a running position per level (lev[h] moves to lev[h + 1], then shifts back) */
+    for (fnn_int i = 0; i < n; ++i)
+        for (fnn_int k = 0; k < N; ++k) {
+            const int32_t h = w->ht[i * N + k];
+            if (h >= 0) w->ord[w->lev[h]++] = (int32_t)(i * N + k);
+        }
+    for (int h = levels; h > 0; --h) w->lev[h] = w->lev[h - 1];
+    w->lev[0] = 0;
+    return levels;
+}
+
+/* forward of n samples from s, node slots in g, output rows at out (H apart) */
+static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c, fnn_int s,
+                                  fnn_int n, FNN_SFX(fnn_tree_regions) g,
+                                  FNN_SFX(fnn_tree_slot_parts) *w)
+{
+    const fnn_tree_cfg *k = &L->cfg.tree;
+    const int lstm = fnn_tree_lstm(L);
+    const fnn_int N = fnn_tree_nodes(L), V = k->tokens, D = k->dim, H = k->units;
+    const fnn_int SL = fnn_tree_SL(L), SI = fnn_tree_SI(L), KG = fnn_tree_KG(L);
+    const real_t *E = c->params + L->w_off, *Wx = E + V * D, *Wc = Wx + D * SL;
+    const real_t *bx = c->params + L->b_off, *bc = bx + SL;
+    const real_t *in = c->in;
+    const int levels = FNN_SFX(fnn_tree_order)(L, in, s, n, w);
+    for (int h = 0; h < levels; ++h) {
+        const int32_t *ord = w->ord + w->lev[h];
+        const fnn_int cnt = w->lev[h + 1] - w->lev[h];
+        const fnn_int S = h ? SI : SL;
+        for (fnn_int r = 0; r < cnt; ++r) {
+            const fnn_int q = ord[r], i = q / N, kk = q % N;
+            const real_t *row = in + (s + i) * 3 * N + 3 * kk;
+            real_t *gr = w->G + r * KG;
+            if (h == 0) {
+                memcpy(gr, E + FNN_TREE_AT(row, 2) * D, sizeof(real_t) * (size_t)D);
+            } else {
+                const size_t hb = sizeof(real_t) * (size_t)H;
+                memcpy(gr, g.Hs + (i * N + FNN_TREE_AT(row, 0)) * H, hb);
+                memcpy(gr + H, g.Hs + (i * N + FNN_TREE_AT(row, 1)) * H, hb);
+            }
+            memcpy(w->Zb + r * SI, h ? bc : bx, sizeof(real_t) * (size_t)S);
+        }
+        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, cnt, S, h ? 2 * H : D, (real_t)1, w->G, KG,
+                             h ? Wc : Wx, S, (real_t)1, w->Zb, SI);
+        for (fnn_int r = 0; r < cnt; ++r) {
+            const fnn_int q = ord[r], i = q / N, kk = q % N;
+            const real_t *zb = w->Zb + r * SI;
+            real_t *z = g.Z + q * SI, *hs = g.Hs + q * H;
+            if (!lstm) {
+                for (fnn_int j = 0; j < H; ++j) hs[j] = z[j] = FNN_SFX(fnn_vtanh)(zb[j]);
+                continue;
+            }
+            real_t *cs = g.C + q * H;
+            if (h == 0) {
+                for (fnn_int j = 0; j < H; ++j) {
+                    const real_t ig = FNN_SFX(fnn_vsigmoid)(zb[j]);
+                    const real_t og = FNN_SFX(fnn_vsigmoid)(zb[H + j]);
+                    const real_t ug = FNN_SFX(fnn_vtanh)(zb[2 * H + j]);
+                    z[j] = ig; z[H + j] = og; z[2 * H + j] = ug;
+                    cs[j] = ig * ug;
+                    hs[j] = og * FNN_SFX(fnn_vtanh)(cs[j]);
+                }
+            } else {
+                const real_t *row = in + (s + i) * 3 * N + 3 * kk;
+                const real_t *cl = g.C + (i * N + FNN_TREE_AT(row, 0)) * H;
+                const real_t *cr = g.C + (i * N + FNN_TREE_AT(row, 1)) * H;
+                for (fnn_int j = 0; j < H; ++j) {
+                    const real_t ig = FNN_SFX(fnn_vsigmoid)(zb[j]);
+                    const real_t fl = FNN_SFX(fnn_vsigmoid)(zb[H + j]);
+                    const real_t fr = FNN_SFX(fnn_vsigmoid)(zb[2 * H + j]);
+                    const real_t og = FNN_SFX(fnn_vsigmoid)(zb[3 * H + j]);
+                    const real_t ug = FNN_SFX(fnn_vtanh)(zb[4 * H + j]);
+                    z[j] = ig; z[H + j] = fl; z[2 * H + j] = fr; z[3 * H + j] = og;
+                    z[4 * H + j] = ug;
+                    cs[j] = ig * ug + fl * cl[j] + fr * cr[j];
+                    hs[j] = og * FNN_SFX(fnn_vtanh)(cs[j]);
+                }
+            }
+        }
+    }
+    /* the roots: each tree's last node */
+    for (fnn_int i = 0; i < n; ++i) {
+        fnn_int last = -1;
+        for (fnn_int kk = N - 1; kk >= 0; --kk)
+            if (w->ht[i * N + kk] >= 0) { last = kk; break; }
+        real_t *o = c->out + (s + i) * H;
+        if (last < 0)
+            memset(o, 0, sizeof(real_t) * (size_t)H);
+        else
+            memcpy(o, g.Hs + (i * N + last) * H, sizeof(real_t) * (size_t)H);
+    }
+}
+
+static void FNN_SFX(fnn_tree_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
+{
+    fnn_int s0, s1;
+    fnn_span(c->m, 1, c->tid, c->nt, &s0, &s1);
+    if (s0 >= s1) return;
+    const int training = c->saved != NULL;
+    FNN_SFX(fnn_tree_slot_parts) w =
+        FNN_SFX(fnn_tree_slot_of)(L, c->scratch, c->m, training, c->tid, c->nt);
+    if (training) {
+        FNN_SFX(fnn_tree_regions) g = FNN_SFX(fnn_tree_regions_of)(L, c->saved, c->m);
+        const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units;
+        g.Z += s0 * N * fnn_tree_SI(L);
+        g.Hs += s0 * N * H;
+        g.C += s0 * N * H;
+        FNN_SFX(fnn_tree_run)(L, c, s0, s1 - s0, g, &w);
+        return;
+    }
+    const fnn_int R = fnn_tree_chunk(L, fnn_tree_rows(c->m, c->nt));
+    for (fnn_int s = s0; s < s1; s += R) {
+        const fnn_int n = fnn_min_i(R, s1 - s);
+        FNN_SFX(fnn_tree_run)(L, c, s, n, FNN_SFX(fnn_tree_regions_of)(L, w.chunk, n), &w);
+    }
+}
+
+/* the compacted batch rows (see fnn_tree_batch_part) */
+typedef struct {
+    real_t *Ac, *dZc, *Xl, *dZl, *dXl;
+    int32_t *tok;
+    double *sums;
+} FNN_SFX(fnn_tree_batch);
+
+static FNN_SFX(fnn_tree_batch) FNN_SFX(fnn_tree_batch_of)(const fnn_layer *L, double *scratch,
+                                                          fnn_int m, int nt)
+{
+    const fnn_int MN = m * fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
+    double *base = scratch + (fnn_int)nt * fnn_tree_slot(L, m, 1, nt);
+    FNN_SFX(fnn_tree_batch) b;
+    b.sums = base;
+    b.tok = (int32_t *)(base + fnn_tree_SL(L) + fnn_tree_SI(L));
+    b.Ac = (real_t *)(base + fnn_tree_SL(L) + fnn_tree_SI(L) + (MN + 1) / 2);
+    b.dZc = b.Ac + MN * 2 * H;
+    b.Xl = b.dZc + MN * fnn_tree_SI(L);
+    b.dZl = b.Xl + MN * D;
+    b.dXl = b.dZl + MN * fnn_tree_SL(L);
+    return b;
+}
+
+/* Backward: d h per node from the root down, level by level; then the weight
+ * gradients over the whole batch (two barriers inside). d loss / d in: the
+ * input is the trees' structure: zeros. */
+static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
+{
+    const fnn_tree_cfg *k = &L->cfg.tree;
+    const int lstm = fnn_tree_lstm(L);
+    const fnn_int N = fnn_tree_nodes(L), V = k->tokens, D = k->dim, H = k->units;
+    const fnn_int SL = fnn_tree_SL(L), SI = fnn_tree_SI(L), KG = fnn_tree_KG(L);
+    const real_t *E = c->params + L->w_off, *Wx = E + V * D, *Wc = Wx + D * SL;
+    const real_t *in = c->in;
+    const fnn_int m = c->m;
+    fnn_int s0, s1;
+    fnn_span(m, 1, c->tid, c->nt, &s0, &s1);
+    const int nt = c->nt;
+    FNN_SFX(fnn_tree_batch) b = FNN_SFX(fnn_tree_batch_of)(L, c->scratch, m, nt);
+    /* compacted positions: every thread counts all samples (cheap) */
+    fnn_int int_before = 0, leaf_before = 0, n_int = 0, n_leaf = 0;
+    if (s0 < s1) {
+        FNN_SFX(fnn_tree_slot_parts) w =
+            FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt);
+        FNN_SFX(fnn_tree_regions) g = FNN_SFX(fnn_tree_regions_of)(L, c->saved, m);
+        g.Z += s0 * N * SI;
+        g.Hs += s0 * N * H;
+        g.C += s0 * N * H;
+        const fnn_int n = s1 - s0;
+        for (fnn_int i = 0; i < s0; ++i) {
+            fnn_int lv;
+            const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, w.ht, &lv);
+            leaf_before += lv;
+            int_before += cnt - lv;
+        }
+        /* the level order again (the counts above overwrote the heights) */
+        const int levels = FNN_SFX(fnn_tree_order)(L, in, s0, n, &w);
+        memset(w.dH, 0, sizeof(real_t) * (size_t)(n * N * H));
+        if (lstm) memset(w.dC, 0, sizeof(real_t) * (size_t)(n * N * H));
+        for (fnn_int i = 0; i < n; ++i) {
+            fnn_int last = -1;
+            for (fnn_int kk = N - 1; kk >= 0; --kk)
+                if (w.ht[i * N + kk] >= 0) { last = kk; break; }
+            if (last >= 0)
+                memcpy(w.dH + (i * N + last) * H, c->d + (s0 + i) * H,
+                       sizeof(real_t) * (size_t)H);
+        }
+        for (int h = levels - 1; h >= 0; --h) {
+            const int32_t *ord = w.ord + w.lev[h];
+            const fnn_int cnt = w.lev[h + 1] - w.lev[h];
+            for (fnn_int r = 0; r < cnt; ++r) {
+                const fnn_int q = ord[r];
+                real_t *z = g.Z + q * SI, *dz = w.Zb + r * SI;
+                const real_t *dh = w.dH + q * H, *hs = g.Hs + q * H;
+                if (!lstm) {
+                    for (fnn_int j = 0; j < H; ++j)
+                        z[j] = dz[j] = dh[j] * ((real_t)1 - hs[j] * hs[j]);
+                    continue;
+                }
+                const real_t *cs = g.C + q * H, *dc = w.dC + q * H;
+                if (h == 0) {
+                    for (fnn_int j = 0; j < H; ++j) {
+                        const real_t ig = z[j], og = z[H + j], ug = z[2 * H + j];
+                        const real_t tc = FNN_SFX(fnn_vtanh)(cs[j]);
+                        const real_t dct = dc[j] + dh[j] * og * ((real_t)1 - tc * tc);
+                        z[j] = dz[j] = dct * ug * ig * ((real_t)1 - ig);
+                        z[H + j] = dz[H + j] = dh[j] * tc * og * ((real_t)1 - og);
+                        z[2 * H + j] = dz[2 * H + j] = dct * ig * ((real_t)1 - ug * ug);
+                    }
+                } else {
+                    const fnn_int i = q / N, kk = q % N;
+                    const real_t *row = in + (s0 + i) * 3 * N + 3 * kk;
+                    const fnn_int ql = i * N + FNN_TREE_AT(row, 0);
+                    const fnn_int qr = i * N + FNN_TREE_AT(row, 1);
+                    const real_t *cl = g.C + ql * H, *cr = g.C + qr * H;
+                    real_t *dcl = w.dC + ql * H, *dcr = w.dC + qr * H;
+                    for (fnn_int j = 0; j < H; ++j) {
+                        const real_t ig = z[j], fl = z[H + j], fr = z[2 * H + j];
+                        const real_t og = z[3 * H + j], ug = z[4 * H + j];
+                        const real_t tc = FNN_SFX(fnn_vtanh)(cs[j]);
+                        const real_t dct = dc[j] + dh[j] * og * ((real_t)1 - tc * tc);
+                        z[j] = dz[j] = dct * ug * ig * ((real_t)1 - ig);
+                        z[H + j] = dz[H + j] = dct * cl[j] * fl * ((real_t)1 - fl);
+                        z[2 * H + j] = dz[2 * H + j] = dct * cr[j] * fr * ((real_t)1 - fr);
+                        z[3 * H + j] = dz[3 * H + j] = dh[j] * tc * og * ((real_t)1 - og);
+                        z[4 * H + j] = dz[4 * H + j] = dct * ig * ((real_t)1 - ug * ug);
+                        dcl[j] += dct * fl;
+                        dcr[j] += dct * fr;
+                    }
+                }
+            }
+            if (h == 0) break; /* the leaves' d x: after the barrier, by GEMM */
+            /* the children's d h: [dh_l, dh_r] = dz Wc^T */
+            FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, cnt, 2 * H, SI, (real_t)1, w.Zb, SI, Wc, SI,
+                                 (real_t)0, w.G, KG);
+            for (fnn_int r = 0; r < cnt; ++r) {
+                const fnn_int q = ord[r], i = q / N, kk = q % N;
+                const real_t *row = in + (s0 + i) * 3 * N + 3 * kk;
+                real_t *dl = w.dH + (i * N + FNN_TREE_AT(row, 0)) * H;
+                real_t *dr = w.dH + (i * N + FNN_TREE_AT(row, 1)) * H;
+                const real_t *gr = w.G + r * KG;
+                for (fnn_int j = 0; j < H; ++j) { dl[j] += gr[j]; dr[j] += gr[H + j]; }
+            }
+        }
+        /* this thread's samples' rows of the compacted batch, in sample order */
+        fnn_int pi = int_before, pl = leaf_before;
+        for (fnn_int i = 0; i < n; ++i)
+            for (fnn_int kk = 0; kk < N; ++kk) {
+                const int32_t h = w.ht[i * N + kk];
+                if (h < 0) break;
+                const real_t *row = in + (s0 + i) * 3 * N + 3 * kk;
+                const fnn_int q = i * N + kk;
+                if (h == 0) {
+                    const fnn_int t = FNN_TREE_AT(row, 2);
+                    b.tok[pl] = (int32_t)t;
+                    memcpy(b.Xl + pl * D, E + t * D, sizeof(real_t) * (size_t)D);
+                    memcpy(b.dZl + pl * SL, g.Z + q * SI, sizeof(real_t) * (size_t)SL);
+                    ++pl;
+                } else {
+                    memcpy(b.Ac + pi * 2 * H, g.Hs + (i * N + FNN_TREE_AT(row, 0)) * H,
+                           sizeof(real_t) * (size_t)H);
+                    memcpy(b.Ac + pi * 2 * H + H, g.Hs + (i * N + FNN_TREE_AT(row, 1)) * H,
+                           sizeof(real_t) * (size_t)H);
+                    memcpy(b.dZc + pi * SI, g.Z + q * SI, sizeof(real_t) * (size_t)SI);
+                    ++pi;
+                }
+            }
+    }
+    if (c->din && s0 < s1)
+        memset(c->din + s0 * 3 * N, 0, sizeof(real_t) * (size_t)((s1 - s0) * 3 * N));
+    /* the batch's totals: every thread counts them itself (heights in its slot) */
+    {
+        int32_t *ht = FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt).ht;
+        for (fnn_int i = 0; i < m; ++i) {
+            fnn_int lv;
+            const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, ht, &lv);
+            n_leaf += lv;
+            n_int += cnt - lv;
+        }
+    }
+    FNN_BARRIER(); /* every thread's compacted rows are in */
+    if (!L->frozen) {
+        real_t *gE = c->grad + L->w_off, *gWx = gE + V * D, *gWc = gWx + D * SL;
+        real_t *gbx = c->grad + L->b_off, *gbc = gbx + SL;
+        fnn_int c0, c1;
+        fnn_span(SI, 16, c->tid, nt, &c0, &c1);
+        if (c0 < c1) {
+            FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, 2 * H, c1 - c0, n_int, (real_t)1, b.Ac, 2 * H,
+                                 b.dZc + c0, SI, (real_t)1, gWc + c0, SI);
+            for (fnn_int j = c0; j < c1; ++j) b.sums[SL + j] = 0.0;
+            for (fnn_int r = 0; r < n_int; ++r)
+                for (fnn_int j = c0; j < c1; ++j) b.sums[SL + j] += (double)b.dZc[r * SI + j];
+            for (fnn_int j = c0; j < c1; ++j) gbc[j] += (real_t)b.sums[SL + j];
+        }
+        fnn_span(SL, 16, c->tid, nt, &c0, &c1);
+        if (c0 < c1) {
+            FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, D, c1 - c0, n_leaf, (real_t)1, b.Xl, D,
+                                 b.dZl + c0, SL, (real_t)1, gWx + c0, SL);
+            for (fnn_int j = c0; j < c1; ++j) b.sums[j] = 0.0;
+            for (fnn_int r = 0; r < n_leaf; ++r)
+                for (fnn_int j = c0; j < c1; ++j) b.sums[j] += (double)b.dZl[r * SL + j];
+            for (fnn_int j = c0; j < c1; ++j) gbx[j] += (real_t)b.sums[j];
+        }
+        /* the leaves' d x = dZl Wx^T, rows split */
+        fnn_int r0, r1;
+        fnn_span(n_leaf, 1, c->tid, nt, &r0, &r1);
+        if (r0 < r1)
+            FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, r1 - r0, D, SL, (real_t)1, b.dZl + r0 * SL, SL,
+                                 Wx, SL, (real_t)0, b.dXl + r0 * D, D);
+        FNN_BARRIER(); /* every leaf's d x */
+        /* the embedding rows: this thread's tokens, leaves in batch order */
+        fnn_int v0, v1;
+        fnn_span(V, 1, c->tid, nt, &v0, &v1);
+        for (fnn_int r = 0; r < n_leaf; ++r) {
+            const fnn_int t = b.tok[r];
+            if (t < v0 || t >= v1) continue;
+            real_t *ge = gE + t * D;
+            const real_t *dx = b.dXl + r * D;
+            for (fnn_int j = 0; j < D; ++j) ge[j] += dx[j];
+        }
+    }
+}
+
+#include "fnn_real_end.h"

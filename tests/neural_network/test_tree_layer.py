@@ -1,0 +1,144 @@
+"""The tree-recursive layer (TreeEncoder, csrc/fnn_tree_impl.h): forward
+results against a plain recursive NumPy transcription, batching and the
+team size change nothing, and float64 gradients (embeddings included)
+against central differences on trees of depth 1 to 6, unbalanced trees and
+single leaves."""
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from fastnn.datasets import check_trees, make_tree_expressions, to_array
+from fastnn.layers import Dense, TreeEncoder
+from fastnn.nn._network import Network
+from fastnn.utils import check_gradients
+from fastnn.utils._threads import blas_single_thread
+
+
+def ref_node(tree, p, cell):
+    """(h, c) of a nested tree, by recursion over its nodes."""
+    H = p["Wc"].shape[0] // 2
+    if not isinstance(tree, tuple):
+        z = p["E"][tree] @ p["Wx"] + p["bx"]
+        if cell == "rnn":
+            return np.tanh(z), None
+        i, o, u = expit(z[:H]), expit(z[H:2 * H]), np.tanh(z[2 * H:])
+        c = i * u
+        return o * np.tanh(c), c
+    (hl, cl), (hr, cr) = ref_node(tree[0], p, cell), ref_node(tree[1], p, cell)
+    z = np.concatenate([hl, hr]) @ p["Wc"] + p["bc"]
+    if cell == "rnn":
+        return np.tanh(z), None
+    i, fl, fr, o = (expit(z[j * H:(j + 1) * H]) for j in range(4))
+    u = np.tanh(z[4 * H:])
+    c = i * u + fl * cl + fr * cr
+    return o * np.tanh(c), c
+
+
+def random_tree(rng, depth, V, full=False):
+    if depth == 0 or (not full and rng.rand() < 0.3):
+        return int(rng.randint(V))
+    return (random_tree(rng, depth - 1, V, full), random_tree(rng, depth - 1, V, full))
+
+
+def comb(depth, V):
+    """The most unbalanced tree: a left comb."""
+    t = 0
+    for d in range(depth):
+        t = (t, (d + 1) % V)
+    return t
+
+
+def _trees(rng, V, n=7):
+    out = [3 % V, (1, 2 % V), comb(6, V), random_tree(rng, 6, V, full=True)]
+    out += [random_tree(rng, int(rng.randint(1, 6)), V) for _ in range(n - len(out))]
+    return out
+
+
+def _predict(specs, X, p, dtype=np.float64, n_threads=1, batch=None):
+    net = Network(specs, X.shape[1:], "squared_error")
+    with blas_single_thread():
+        return net.net.predict(np.ascontiguousarray(X.reshape(len(X), -1), dtype),
+                               p.astype(dtype), np.zeros(net.n_stats, dtype),
+                               batch or len(X), n_threads)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_forward_matches_recursive_numpy(cell, n_threads):
+    rng = np.random.RandomState(0)
+    V, H, D = 6, 40, 16  # wide enough that two threads share the batch
+    trees = _trees(rng, V, 24)
+    X = to_array(check_trees(trees), max_nodes=130)
+    spec = [TreeEncoder(V, H, D, cell=cell)]
+    net = Network(spec, X.shape[1:], "squared_error")
+    assert net.net.team_size(len(X), n_threads) == n_threads
+    p = rng.normal(scale=0.6, size=net.n_params)
+    views = net.views(p)[0]
+    ref = np.array([ref_node(t, views, cell)[0] for t in trees])
+    out = _predict(spec, X, p, n_threads=n_threads)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-13)
+    out32 = _predict(spec, X, p, np.float32, n_threads)
+    np.testing.assert_allclose(out32, ref, rtol=0, atol=1e-4)  # 64-leaf trees
+    # a tree's state is the same alone, in any batch and in any order
+    alone = np.vstack([_predict(spec, X[i:i + 1], p) for i in range(len(X))])
+    np.testing.assert_allclose(alone, out, rtol=1e-14, atol=1e-15)
+    perm = rng.permutation(len(X))
+    np.testing.assert_allclose(_predict(spec, X[perm], p, batch=3), out[perm], rtol=1e-14,
+                               atol=1e-15)
+
+
+def _grad_errors(cell, trees, seed=0):
+    rng = np.random.RandomState(seed)
+    V = 5
+    X = to_array(check_trees(trees))
+    specs = [TreeEncoder(V, 3, 2, cell=cell), Dense(3)]
+    net = Network(specs, X.shape[1:], "multinomial")
+    p = rng.normal(scale=0.5, size=net.n_params)
+    y = rng.randint(0, 3, len(trees)).astype(float)
+    return check_gradients((net, p, np.zeros(net.n_stats)), X, y,
+                           rng.uniform(0.5, 2.0, len(trees)), seed=3)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("depth", [1, 2, 4, 6])
+def test_gradients_random_trees(cell, depth):
+    rng = np.random.RandomState(depth)
+    trees = [random_tree(rng, depth, 5, full=True), random_tree(rng, depth, 5)]
+    errors = _grad_errors(cell, trees, seed=depth)
+    assert {"0.E", "0.Wx", "0.Wc", "0.bx", "0.bc", "input"} <= set(errors)
+    assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_gradients_unbalanced_and_single_leaves(cell):
+    # a comb, single leaves (no internal node: Wc gets no gradient), a repeated token
+    errors = _grad_errors(cell, [comb(6, 5), 2, (4, 4), 2])
+    assert max(errors.values()) < 1e-6, errors
+    errors = _grad_errors(cell, [1, 3])
+    assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_gradients_do_not_depend_on_the_team(cell):
+    """Two threads give one thread's gradients (the weight gradients are
+    GEMMs over the whole batch in sample order, the embedding rows split by
+    token)."""
+    rng = np.random.RandomState(1)
+    trees, _ = make_tree_expressions(40, max_depth=4, n_tokens=5, random_state=0)
+    X = to_array(check_trees(trees))
+    specs = [TreeEncoder(5, 64, 32, cell=cell), Dense(3)]
+    net = Network(specs, X.shape[1:], "multinomial")
+    assert net.net.team_size(len(X), 2) == 2
+    p = rng.normal(scale=0.5, size=net.n_params)
+    y = rng.randint(0, 3, len(trees)).astype(float)
+    Xf = X.reshape(len(X), -1)
+    grads = []
+    for nt in (1, 2):
+        g = np.empty_like(p)
+        with blas_single_thread():
+            loss = net.net.loss_grad(Xf, y, None, p, np.zeros(0), g, n_threads=nt)[0]
+        grads.append((loss, g))
+    # to rounding: a level's GEMM has as many rows as the thread has nodes
+    # there, and BLAS may pick another kernel for another size
+    assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-13)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-11, atol=1e-12)
