@@ -15,7 +15,8 @@ if _os.environ.get("FASTNN_SIMD", "") not in ("", *_SIMD_LEVELS):
 from fastnn._onnx import register_skl2onnx, to_onnx  # noqa: E402
 from fastnn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from fastnn.neural_network import (  # noqa: E402
-    Autoencoder, BernoulliRBM, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor, pretrain,
+    Autoencoder, BernoulliRBM, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor,
+    TreeNetClassifier, TreeNetRegressor, pretrain,
 )
 
 
@@ -51,4 +52,5 @@ def show_config(file=None):
 
 __all__ = ["Autoencoder", "BernoulliRBM", "LinearRegression", "LogisticRegression",
            "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor",
-           "pretrain", "register_skl2onnx", "show_config", "to_onnx", "__version__"]
+           "TreeNetClassifier", "TreeNetRegressor", "pretrain", "register_skl2onnx",
+           "show_config", "to_onnx", "__version__"]

@@ -6,6 +6,7 @@ from fastnn.neural_network._mlp import MLPClassifier, MLPRegressor
 from fastnn.neural_network._neural_net import NeuralNetClassifier, NeuralNetRegressor
 from fastnn.neural_network._pretrain import pretrain
 from fastnn.neural_network._rbm import BernoulliRBM
+from fastnn.neural_network._treenet import TreeNetClassifier, TreeNetRegressor
 
 __all__ = ["Autoencoder", "BernoulliRBM", "MLPClassifier", "MLPRegressor", "NeuralNetClassifier",
-           "NeuralNetRegressor", "pretrain"]
+           "NeuralNetRegressor", "TreeNetClassifier", "TreeNetRegressor", "pretrain"]
