@@ -89,18 +89,26 @@ static inline fnn_int fnn_tree_chunk(const fnn_layer *L, fnn_int rows)
     return fnn_max_i(1, fnn_min_i(rows, FNN_TREE_PREDICT_REALS / fnn_tree_per_sample(L)));
 }
 
-/* One thread's slot for R samples (R N node rows), in doubles: the level
- * order and heights (int32), the gathered rows G (KG wide) and the GEMM
- * output rows Zb (SI wide); in training d h and d c per node; in predict
- * the chunk's node slots. */
+/* a tree of at most N nodes has at most (N + 1) / 2 leaves and (N - 1) / 2
+ * internal nodes (the kernel ends a table where it would exceed them) */
+static inline fnn_int fnn_tree_max_leaves(fnn_int N) { return (N + 1) / 2; }
+static inline fnn_int fnn_tree_max_internal(fnn_int N) { return (N - 1) / 2; }
+
+/* One thread's slot for R samples, in doubles: int32 level order and
+ * heights (R N), level bounds (N + 2), each level row's two children (2 R
+ * NL); the gathered rows G (KG wide) and GEMM output rows Zb (SI wide) of a
+ * level (at most R NL rows); in training d h and d c per node slot (R N
+ * each), in predict the chunk's node slots. Reals are counted as doubles
+ * (one size for both dtypes). */
 static inline fnn_int fnn_tree_slot(const fnn_layer *L, fnn_int batch, int training, int nt)
 {
     const fnn_int R = training ? fnn_tree_rows(batch, nt)
                                : fnn_tree_chunk(L, fnn_tree_rows(batch, nt));
     const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
-    fnn_int reals = RN * (fnn_tree_KG(L) + fnn_tree_SI(L));
+    const fnn_int RL = R * fnn_tree_max_leaves(N);
+    fnn_int reals = RL * (fnn_tree_KG(L) + fnn_tree_SI(L));
     reals += training ? RN * 2 * H : R * fnn_tree_per_sample(L);
-    const fnn_int ints = 2 * RN + N + 2;
+    const fnn_int ints = 2 * RN + N + 2 + 2 * RL;
     return (ints + 1) / 2 + reals + 8;
 }
 
@@ -110,8 +118,9 @@ static inline fnn_int fnn_tree_slot(const fnn_layer *L, fnn_int batch, int train
  * tokens of the leaves; then the bias column sums. */
 static inline fnn_int fnn_tree_batch_part(const fnn_layer *L, fnn_int batch)
 {
-    const fnn_int MN = batch * fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
-    return MN * (2 * H + fnn_tree_SI(L) + 2 * D + fnn_tree_SL(L)) + (MN + 1) / 2 +
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
+    const fnn_int MI = batch * fnn_tree_max_internal(N), ML = batch * fnn_tree_max_leaves(N);
+    return MI * (2 * H + fnn_tree_SI(L)) + ML * (2 * D + fnn_tree_SL(L)) + (ML + 1) / 2 +
            fnn_tree_SL(L) + fnn_tree_SI(L) + 8;
 }
 
@@ -148,14 +157,15 @@ static inline fnn_int FNN_SFX(fnn_tree_int)(real_t v)
 static fnn_int FNN_SFX(fnn_tree_parse)(const real_t *x, fnn_int N, fnn_int V, int32_t *ht,
                                        fnn_int *n_leaf)
 {
+    const fnn_int max_leaves = fnn_tree_max_leaves(N), max_int = fnn_tree_max_internal(N);
     fnn_int k = 0, leaves = 0;
     for (; k < N; ++k) {
         const real_t *row = x + 3 * k;
         const fnn_int l = FNN_TREE_AT(row, 0), r = FNN_TREE_AT(row, 1), t = FNN_TREE_AT(row, 2);
-        if (l < 0 && r < 0 && t >= 0 && t < V) {
+        if (l < 0 && r < 0 && t >= 0 && t < V && leaves < max_leaves) {
             ht[k] = 0;
             ++leaves;
-        } else if (l >= 0 && r >= 0 && l < k && r < k && t < 0) {
+        } else if (l >= 0 && r >= 0 && l < k && r < k && t < 0 && k - leaves < max_int) {
             const int32_t a = ht[l], b = ht[r];
             ht[k] = 1 + (a > b ? a : b);
         } else {
@@ -166,10 +176,9 @@ static fnn_int FNN_SFX(fnn_tree_parse)(const real_t *x, fnn_int N, fnn_int V, in
     return k;
 }
 
-/* a thread's slot: level order and bounds, heights, node counts, G, Zb,
- * and (training) dH, dC or (predict) the chunk's node slots */
+/* a thread's slot (see fnn_tree_slot) */
 typedef struct {
-    int32_t *ord, *lev, *ht;
+    int32_t *ord, *ht, *lev, *kid;
     real_t *G, *Zb, *dH, *dC, *chunk;
 } FNN_SFX(fnn_tree_slot_parts);
 
@@ -179,15 +188,17 @@ static FNN_SFX(fnn_tree_slot_parts) FNN_SFX(fnn_tree_slot_of)(const fnn_layer *L
 {
     const fnn_int R = training ? fnn_tree_rows(m, nt) : fnn_tree_chunk(L, fnn_tree_rows(m, nt));
     const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
+    const fnn_int RL = R * fnn_tree_max_leaves(N);
     double *base = scratch + (fnn_int)t * fnn_tree_slot(L, m, training, nt);
     FNN_SFX(fnn_tree_slot_parts) s;
-    const fnn_int ints = 2 * RN + N + 2;
+    const fnn_int ints = 2 * RN + N + 2 + 2 * RL;
     s.ord = (int32_t *)base;
     s.ht = s.ord + RN;
     s.lev = s.ht + RN;
+    s.kid = s.lev + N + 2;
     s.G = (real_t *)(base + (ints + 1) / 2);
-    s.Zb = s.G + RN * fnn_tree_KG(L);
-    s.dH = s.Zb + RN * fnn_tree_SI(L);
+    s.Zb = s.G + RL * fnn_tree_KG(L);
+    s.dH = s.Zb + RL * fnn_tree_SI(L);
     s.dC = training ? s.dH + RN * H : NULL;
     s.chunk = training ? NULL : s.dH;
     if (!training) s.dH = NULL;
@@ -210,9 +221,10 @@ static inline FNN_SFX(fnn_tree_regions) FNN_SFX(fnn_tree_regions_of)(const fnn_l
     return r;
 }
 
-/* Samples [s, s + n) of the input: their heights, node counts in cnt (n),
- * and the level order of their nodes (slot ids i N + k) with level bounds
- * lev[0..levels]; returns the number of levels. */
+/* Samples [s, s + n) of the input: their nodes' heights (-1 past a tree's
+ * end) and the level order of their nodes (slot ids i N + k, by sample and
+ * node within a level) with bounds lev[0..levels]; returns the number of
+ * levels. */
 static int FNN_SFX(fnn_tree_order)(const fnn_layer *L, const real_t *in, fnn_int s, fnn_int n,
                                    FNN_SFX(fnn_tree_slot_parts) *w)
 {
@@ -230,7 +242,7 @@ static int FNN_SFX(fnn_tree_order)(const fnn_layer *L, const real_t *in, fnn_int
         }
     }
     for (int h = 0; h < levels; ++h) w->lev[h + 1] += w->lev[h];
-    /* fill: a running position per level (lev[h] moves to lev[h + 1], then shifts back) */
+    /* fill: lev[h] runs to the end of level h, then every bound shifts back */
     for (fnn_int i = 0; i < n; ++i)
         for (fnn_int k = 0; k < N; ++k) {
             const int32_t h = w->ht[i * N + k];
@@ -241,7 +253,130 @@ static int FNN_SFX(fnn_tree_order)(const fnn_layer *L, const real_t *in, fnn_int
     return levels;
 }
 
-/* forward of n samples from s, node slots in g, output rows at out (H apart) */
+/* The cells of one level's cnt nodes: Zb rows (SI apart) hold their
+ * pre-activations; writes the activated gates to the node slots' Z rows,
+ * h to Hs and (lstm) c to C; kid holds each internal node's children's
+ * slots. */
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_tree_cells))(
+    int lstm, int leaf, fnn_int cnt, fnn_int H, fnn_int SI, const int32_t *restrict ord,
+    const int32_t *restrict kid, const real_t *restrict Zb, real_t *restrict Z,
+    real_t *restrict Hs, real_t *restrict C)
+{
+    for (fnn_int r = 0; r < cnt; ++r) {
+        const fnn_int q = ord[r];
+        const real_t *zb = Zb + r * SI;
+        real_t *z = Z + q * SI, *hs = Hs + q * H;
+        if (!lstm) {
+            #pragma omp simd
+            for (fnn_int j = 0; j < H; ++j) hs[j] = z[j] = FNN_SFX(fnn_vtanh)(zb[j]);
+            continue;
+        }
+        real_t *cs = C + q * H;
+        if (leaf) {
+            #pragma omp simd
+            for (fnn_int j = 0; j < H; ++j) {
+                const real_t ig = FNN_SFX(fnn_vsigmoid)(zb[j]);
+                const real_t og = FNN_SFX(fnn_vsigmoid)(zb[H + j]);
+                const real_t ug = FNN_SFX(fnn_vtanh)(zb[2 * H + j]);
+                const real_t cv = ig * ug;
+                z[j] = ig; z[H + j] = og; z[2 * H + j] = ug;
+                cs[j] = cv;
+                hs[j] = og * FNN_SFX(fnn_vtanh)(cv);
+            }
+            continue;
+        }
+        const real_t *cl = C + (fnn_int)kid[2 * r] * H, *cr = C + (fnn_int)kid[2 * r + 1] * H;
+        #pragma omp simd
+        for (fnn_int j = 0; j < H; ++j) {
+            const real_t ig = FNN_SFX(fnn_vsigmoid)(zb[j]);
+            const real_t fl = FNN_SFX(fnn_vsigmoid)(zb[H + j]);
+            const real_t fr = FNN_SFX(fnn_vsigmoid)(zb[2 * H + j]);
+            const real_t og = FNN_SFX(fnn_vsigmoid)(zb[3 * H + j]);
+            const real_t ug = FNN_SFX(fnn_vtanh)(zb[4 * H + j]);
+            const real_t cv = ig * ug + fl * cl[j] + fr * cr[j];
+            z[j] = ig; z[H + j] = fl; z[2 * H + j] = fr; z[3 * H + j] = og; z[4 * H + j] = ug;
+            cs[j] = cv;
+            hs[j] = og * FNN_SFX(fnn_vtanh)(cv);
+        }
+    }
+}
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_tree_cells),
+                  (int lstm, int leaf, fnn_int cnt, fnn_int H, fnn_int SI,
+                   const int32_t *restrict ord, const int32_t *restrict kid,
+                   const real_t *restrict Zb, real_t *restrict Z, real_t *restrict Hs,
+                   real_t *restrict C),
+                  (lstm, leaf, cnt, H, SI, ord, kid, Zb, Z, Hs, C))
+
+/* Backward through one level's cells: d h (and the carried d c) of each
+ * node in dH, dC; writes d loss / d pre-activations over the node's Z row
+ * and into Zb (row r, SI apart), and (lstm) adds the children's share of d c. */
+static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_tree_cells_back))(
+    int lstm, int leaf, fnn_int cnt, fnn_int H, fnn_int SI, const int32_t *restrict ord,
+    const int32_t *restrict kid, real_t *restrict Z, const real_t *restrict Hs,
+    const real_t *restrict C, const real_t *restrict dH, real_t *restrict dC,
+    real_t *restrict Zb)
+{
+    for (fnn_int r = 0; r < cnt; ++r) {
+        const fnn_int q = ord[r];
+        real_t *z = Z + q * SI, *dz = Zb + r * SI;
+        const real_t *dh = dH + q * H, *hs = Hs + q * H;
+        if (!lstm) {
+            #pragma omp simd
+            for (fnn_int j = 0; j < H; ++j) z[j] = dz[j] = dh[j] * ((real_t)1 - hs[j] * hs[j]);
+            continue;
+        }
+        const real_t *cs = C + q * H, *dc = dC + q * H;
+        if (leaf) {
+            #pragma omp simd
+            for (fnn_int j = 0; j < H; ++j) {
+                const real_t ig = z[j], og = z[H + j], ug = z[2 * H + j];
+                const real_t tc = FNN_SFX(fnn_vtanh)(cs[j]);
+                const real_t dct = dc[j] + dh[j] * og * ((real_t)1 - tc * tc);
+                z[j] = dz[j] = dct * ug * ig * ((real_t)1 - ig);
+                z[H + j] = dz[H + j] = dh[j] * tc * og * ((real_t)1 - og);
+                z[2 * H + j] = dz[2 * H + j] = dct * ig * ((real_t)1 - ug * ug);
+            }
+            continue;
+        }
+        const fnn_int ql = kid[2 * r], qr = kid[2 * r + 1];
+        const real_t *cl = C + ql * H, *cr = C + qr * H;
+        real_t *dcl = dC + ql * H, *dcr = dC + qr * H;
+        #pragma omp simd
+        for (fnn_int j = 0; j < H; ++j) {
+            const real_t ig = z[j], fl = z[H + j], fr = z[2 * H + j];
+            const real_t og = z[3 * H + j], ug = z[4 * H + j];
+            const real_t tc = FNN_SFX(fnn_vtanh)(cs[j]);
+            const real_t dct = dc[j] + dh[j] * og * ((real_t)1 - tc * tc);
+            z[j] = dz[j] = dct * ug * ig * ((real_t)1 - ig);
+            z[H + j] = dz[H + j] = dct * cl[j] * fl * ((real_t)1 - fl);
+            z[2 * H + j] = dz[2 * H + j] = dct * cr[j] * fr * ((real_t)1 - fr);
+            z[3 * H + j] = dz[3 * H + j] = dh[j] * tc * og * ((real_t)1 - og);
+            z[4 * H + j] = dz[4 * H + j] = dct * ig * ((real_t)1 - ug * ug);
+            dcl[j] += dct * fl;
+            dcr[j] += dct * fr;
+        }
+    }
+}
+FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_tree_cells_back),
+                  (int lstm, int leaf, fnn_int cnt, fnn_int H, fnn_int SI,
+                   const int32_t *restrict ord, const int32_t *restrict kid,
+                   real_t *restrict Z, const real_t *restrict Hs, const real_t *restrict C,
+                   const real_t *restrict dH, real_t *restrict dC, real_t *restrict Zb),
+                  (lstm, leaf, cnt, H, SI, ord, kid, Z, Hs, C, dH, dC, Zb))
+
+/* each of a level's internal nodes' children's slots, into kid */
+static void FNN_SFX(fnn_tree_kids)(const real_t *in, fnn_int s, fnn_int N, const int32_t *ord,
+                                   fnn_int cnt, int32_t *kid)
+{
+    for (fnn_int r = 0; r < cnt; ++r) {
+        const fnn_int q = ord[r], i = q / N;
+        const real_t *row = in + (s + i) * 3 * N + 3 * (q % N);
+        kid[2 * r] = (int32_t)(i * N + FNN_TREE_AT(row, 0));
+        kid[2 * r + 1] = (int32_t)(i * N + FNN_TREE_AT(row, 1));
+    }
+}
+
+/* forward of n samples from s, node slots in g, the roots' h to c->out */
 static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c, fnn_int s,
                                   fnn_int n, FNN_SFX(fnn_tree_regions) g,
                                   FNN_SFX(fnn_tree_slot_parts) *w)
@@ -253,61 +388,28 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
     const real_t *E = c->params + L->w_off, *Wx = E + V * D, *Wc = Wx + D * SL;
     const real_t *bx = c->params + L->b_off, *bc = bx + SL;
     const real_t *in = c->in;
+    const size_t hb = sizeof(real_t) * (size_t)H;
     const int levels = FNN_SFX(fnn_tree_order)(L, in, s, n, w);
     for (int h = 0; h < levels; ++h) {
         const int32_t *ord = w->ord + w->lev[h];
         const fnn_int cnt = w->lev[h + 1] - w->lev[h];
-        const fnn_int S = h ? SI : SL;
+        if (h) FNN_SFX(fnn_tree_kids)(in, s, N, ord, cnt, w->kid);
         for (fnn_int r = 0; r < cnt; ++r) {
-            const fnn_int q = ord[r], i = q / N, kk = q % N;
-            const real_t *row = in + (s + i) * 3 * N + 3 * kk;
             real_t *gr = w->G + r * KG;
             if (h == 0) {
+                const fnn_int q = ord[r];
+                const real_t *row = in + (s + q / N) * 3 * N + 3 * (q % N);
                 memcpy(gr, E + FNN_TREE_AT(row, 2) * D, sizeof(real_t) * (size_t)D);
+                memcpy(w->Zb + r * SI, bx, sizeof(real_t) * (size_t)SL);
             } else {
-                const size_t hb = sizeof(real_t) * (size_t)H;
-                memcpy(gr, g.Hs + (i * N + FNN_TREE_AT(row, 0)) * H, hb);
-                memcpy(gr + H, g.Hs + (i * N + FNN_TREE_AT(row, 1)) * H, hb);
-            }
-            memcpy(w->Zb + r * SI, h ? bc : bx, sizeof(real_t) * (size_t)S);
-        }
-        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, cnt, S, h ? 2 * H : D, (real_t)1, w->G, KG,
-                             h ? Wc : Wx, S, (real_t)1, w->Zb, SI);
-        for (fnn_int r = 0; r < cnt; ++r) {
-            const fnn_int q = ord[r], i = q / N, kk = q % N;
-            const real_t *zb = w->Zb + r * SI;
-            real_t *z = g.Z + q * SI, *hs = g.Hs + q * H;
-            if (!lstm) {
-                for (fnn_int j = 0; j < H; ++j) hs[j] = z[j] = FNN_SFX(fnn_vtanh)(zb[j]);
-                continue;
-            }
-            real_t *cs = g.C + q * H;
-            if (h == 0) {
-                for (fnn_int j = 0; j < H; ++j) {
-                    const real_t ig = FNN_SFX(fnn_vsigmoid)(zb[j]);
-                    const real_t og = FNN_SFX(fnn_vsigmoid)(zb[H + j]);
-                    const real_t ug = FNN_SFX(fnn_vtanh)(zb[2 * H + j]);
-                    z[j] = ig; z[H + j] = og; z[2 * H + j] = ug;
-                    cs[j] = ig * ug;
-                    hs[j] = og * FNN_SFX(fnn_vtanh)(cs[j]);
-                }
-            } else {
-                const real_t *row = in + (s + i) * 3 * N + 3 * kk;
-                const real_t *cl = g.C + (i * N + FNN_TREE_AT(row, 0)) * H;
-                const real_t *cr = g.C + (i * N + FNN_TREE_AT(row, 1)) * H;
-                for (fnn_int j = 0; j < H; ++j) {
-                    const real_t ig = FNN_SFX(fnn_vsigmoid)(zb[j]);
-                    const real_t fl = FNN_SFX(fnn_vsigmoid)(zb[H + j]);
-                    const real_t fr = FNN_SFX(fnn_vsigmoid)(zb[2 * H + j]);
-                    const real_t og = FNN_SFX(fnn_vsigmoid)(zb[3 * H + j]);
-                    const real_t ug = FNN_SFX(fnn_vtanh)(zb[4 * H + j]);
-                    z[j] = ig; z[H + j] = fl; z[2 * H + j] = fr; z[3 * H + j] = og;
-                    z[4 * H + j] = ug;
-                    cs[j] = ig * ug + fl * cl[j] + fr * cr[j];
-                    hs[j] = og * FNN_SFX(fnn_vtanh)(cs[j]);
-                }
+                memcpy(gr, g.Hs + (fnn_int)w->kid[2 * r] * H, hb);
+                memcpy(gr + H, g.Hs + (fnn_int)w->kid[2 * r + 1] * H, hb);
+                memcpy(w->Zb + r * SI, bc, sizeof(real_t) * (size_t)SI);
             }
         }
+        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, cnt, h ? SI : SL, h ? 2 * H : D, (real_t)1, w->G,
+                             KG, h ? Wc : Wx, h ? SI : SL, (real_t)1, w->Zb, SI);
+        FNN_SFX(fnn_tree_cells)(lstm, h == 0, cnt, H, SI, ord, w->kid, w->Zb, g.Z, g.Hs, g.C);
     }
     /* the roots: each tree's last node */
     for (fnn_int i = 0; i < n; ++i) {
@@ -316,9 +418,9 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
             if (w->ht[i * N + kk] >= 0) { last = kk; break; }
         real_t *o = c->out + (s + i) * H;
         if (last < 0)
-            memset(o, 0, sizeof(real_t) * (size_t)H);
+            memset(o, 0, hb);
         else
-            memcpy(o, g.Hs + (i * N + last) * H, sizeof(real_t) * (size_t)H);
+            memcpy(o, g.Hs + (i * N + last) * H, hb);
     }
 }
 
@@ -356,22 +458,23 @@ typedef struct {
 static FNN_SFX(fnn_tree_batch) FNN_SFX(fnn_tree_batch_of)(const fnn_layer *L, double *scratch,
                                                           fnn_int m, int nt)
 {
-    const fnn_int MN = m * fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
+    const fnn_int MI = m * fnn_tree_max_internal(N), ML = m * fnn_tree_max_leaves(N);
     double *base = scratch + (fnn_int)nt * fnn_tree_slot(L, m, 1, nt);
     FNN_SFX(fnn_tree_batch) b;
     b.sums = base;
     b.tok = (int32_t *)(base + fnn_tree_SL(L) + fnn_tree_SI(L));
-    b.Ac = (real_t *)(base + fnn_tree_SL(L) + fnn_tree_SI(L) + (MN + 1) / 2);
-    b.dZc = b.Ac + MN * 2 * H;
-    b.Xl = b.dZc + MN * fnn_tree_SI(L);
-    b.dZl = b.Xl + MN * D;
-    b.dXl = b.dZl + MN * fnn_tree_SL(L);
+    b.Ac = (real_t *)(base + fnn_tree_SL(L) + fnn_tree_SI(L) + (ML + 1) / 2);
+    b.dZc = b.Ac + MI * 2 * H;
+    b.Xl = b.dZc + MI * fnn_tree_SI(L);
+    b.dZl = b.Xl + ML * D;
+    b.dXl = b.dZl + ML * fnn_tree_SL(L);
     return b;
 }
 
-/* Backward: d h per node from the root down, level by level; then the weight
- * gradients over the whole batch (two barriers inside). d loss / d in: the
- * input is the trees' structure: zeros. */
+/* Backward: d h per node from the roots down, level by level; then the
+ * weight gradients over the whole batch (two barriers inside). d loss / d in
+ * (the trees' structure): zeros. */
 static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
     const fnn_tree_cfg *k = &L->cfg.tree;
@@ -381,26 +484,31 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     const real_t *E = c->params + L->w_off, *Wx = E + V * D, *Wc = Wx + D * SL;
     const real_t *in = c->in;
     const fnn_int m = c->m;
-    fnn_int s0, s1;
-    fnn_span(m, 1, c->tid, c->nt, &s0, &s1);
     const int nt = c->nt;
+    const size_t hb = sizeof(real_t) * (size_t)H;
+    fnn_int s0, s1;
+    fnn_span(m, 1, c->tid, nt, &s0, &s1);
     FNN_SFX(fnn_tree_batch) b = FNN_SFX(fnn_tree_batch_of)(L, c->scratch, m, nt);
-    /* compacted positions: every thread counts all samples (cheap) */
+    FNN_SFX(fnn_tree_slot_parts) w = FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt);
+    /* where this thread's rows go in the compacted batch, and its totals:
+     * every thread counts all trees itself (cheap; heights in its slot) */
     fnn_int int_before = 0, leaf_before = 0, n_int = 0, n_leaf = 0;
+    for (fnn_int i = 0; i < m; ++i) {
+        fnn_int lv;
+        const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, w.ht, &lv);
+        if (i < s0) {
+            leaf_before += lv;
+            int_before += cnt - lv;
+        }
+        n_leaf += lv;
+        n_int += cnt - lv;
+    }
     if (s0 < s1) {
-        FNN_SFX(fnn_tree_slot_parts) w =
-            FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt);
         FNN_SFX(fnn_tree_regions) g = FNN_SFX(fnn_tree_regions_of)(L, c->saved, m);
         g.Z += s0 * N * SI;
         g.Hs += s0 * N * H;
         g.C += s0 * N * H;
         const fnn_int n = s1 - s0;
-        for (fnn_int i = 0; i < s0; ++i) {
-            fnn_int lv;
-            const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, w.ht, &lv);
-            leaf_before += lv;
-            int_before += cnt - lv;
-        }
         /* the level order again (the counts above overwrote the heights) */
         const int levels = FNN_SFX(fnn_tree_order)(L, in, s0, n, &w);
         memset(w.dH, 0, sizeof(real_t) * (size_t)(n * N * H));
@@ -409,65 +517,26 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
             fnn_int last = -1;
             for (fnn_int kk = N - 1; kk >= 0; --kk)
                 if (w.ht[i * N + kk] >= 0) { last = kk; break; }
-            if (last >= 0)
-                memcpy(w.dH + (i * N + last) * H, c->d + (s0 + i) * H,
-                       sizeof(real_t) * (size_t)H);
+            if (last >= 0) memcpy(w.dH + (i * N + last) * H, c->d + (s0 + i) * H, hb);
         }
         for (int h = levels - 1; h >= 0; --h) {
             const int32_t *ord = w.ord + w.lev[h];
             const fnn_int cnt = w.lev[h + 1] - w.lev[h];
-            for (fnn_int r = 0; r < cnt; ++r) {
-                const fnn_int q = ord[r];
-                real_t *z = g.Z + q * SI, *dz = w.Zb + r * SI;
-                const real_t *dh = w.dH + q * H, *hs = g.Hs + q * H;
-                if (!lstm) {
-                    for (fnn_int j = 0; j < H; ++j)
-                        z[j] = dz[j] = dh[j] * ((real_t)1 - hs[j] * hs[j]);
-                    continue;
-                }
-                const real_t *cs = g.C + q * H, *dc = w.dC + q * H;
-                if (h == 0) {
-                    for (fnn_int j = 0; j < H; ++j) {
-                        const real_t ig = z[j], og = z[H + j], ug = z[2 * H + j];
-                        const real_t tc = FNN_SFX(fnn_vtanh)(cs[j]);
-                        const real_t dct = dc[j] + dh[j] * og * ((real_t)1 - tc * tc);
-                        z[j] = dz[j] = dct * ug * ig * ((real_t)1 - ig);
-                        z[H + j] = dz[H + j] = dh[j] * tc * og * ((real_t)1 - og);
-                        z[2 * H + j] = dz[2 * H + j] = dct * ig * ((real_t)1 - ug * ug);
-                    }
-                } else {
-                    const fnn_int i = q / N, kk = q % N;
-                    const real_t *row = in + (s0 + i) * 3 * N + 3 * kk;
-                    const fnn_int ql = i * N + FNN_TREE_AT(row, 0);
-                    const fnn_int qr = i * N + FNN_TREE_AT(row, 1);
-                    const real_t *cl = g.C + ql * H, *cr = g.C + qr * H;
-                    real_t *dcl = w.dC + ql * H, *dcr = w.dC + qr * H;
-                    for (fnn_int j = 0; j < H; ++j) {
-                        const real_t ig = z[j], fl = z[H + j], fr = z[2 * H + j];
-                        const real_t og = z[3 * H + j], ug = z[4 * H + j];
-                        const real_t tc = FNN_SFX(fnn_vtanh)(cs[j]);
-                        const real_t dct = dc[j] + dh[j] * og * ((real_t)1 - tc * tc);
-                        z[j] = dz[j] = dct * ug * ig * ((real_t)1 - ig);
-                        z[H + j] = dz[H + j] = dct * cl[j] * fl * ((real_t)1 - fl);
-                        z[2 * H + j] = dz[2 * H + j] = dct * cr[j] * fr * ((real_t)1 - fr);
-                        z[3 * H + j] = dz[3 * H + j] = dh[j] * tc * og * ((real_t)1 - og);
-                        z[4 * H + j] = dz[4 * H + j] = dct * ig * ((real_t)1 - ug * ug);
-                        dcl[j] += dct * fl;
-                        dcr[j] += dct * fr;
-                    }
-                }
-            }
+            if (h) FNN_SFX(fnn_tree_kids)(in, s0, N, ord, cnt, w.kid);
+            FNN_SFX(fnn_tree_cells_back)(lstm, h == 0, cnt, H, SI, ord, w.kid, g.Z, g.Hs, g.C,
+                                         w.dH, w.dC, w.Zb);
             if (h == 0) break; /* the leaves' d x: after the barrier, by GEMM */
-            /* the children's d h: [dh_l, dh_r] = dz Wc^T */
+            /* the children's d h: [dh_l, dh_r] = dz Wc^T, added to their slots */
             FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, cnt, 2 * H, SI, (real_t)1, w.Zb, SI, Wc, SI,
                                  (real_t)0, w.G, KG);
             for (fnn_int r = 0; r < cnt; ++r) {
-                const fnn_int q = ord[r], i = q / N, kk = q % N;
-                const real_t *row = in + (s0 + i) * 3 * N + 3 * kk;
-                real_t *dl = w.dH + (i * N + FNN_TREE_AT(row, 0)) * H;
-                real_t *dr = w.dH + (i * N + FNN_TREE_AT(row, 1)) * H;
+                real_t *dl = w.dH + (fnn_int)w.kid[2 * r] * H;
+                real_t *dr = w.dH + (fnn_int)w.kid[2 * r + 1] * H;
                 const real_t *gr = w.G + r * KG;
-                for (fnn_int j = 0; j < H; ++j) { dl[j] += gr[j]; dr[j] += gr[H + j]; }
+                for (fnn_int j = 0; j < H; ++j) {
+                    dl[j] += gr[j];
+                    dr[j] += gr[H + j];
+                }
             }
         }
         /* this thread's samples' rows of the compacted batch, in sample order */
@@ -485,67 +554,53 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
                     memcpy(b.dZl + pl * SL, g.Z + q * SI, sizeof(real_t) * (size_t)SL);
                     ++pl;
                 } else {
-                    memcpy(b.Ac + pi * 2 * H, g.Hs + (i * N + FNN_TREE_AT(row, 0)) * H,
-                           sizeof(real_t) * (size_t)H);
-                    memcpy(b.Ac + pi * 2 * H + H, g.Hs + (i * N + FNN_TREE_AT(row, 1)) * H,
-                           sizeof(real_t) * (size_t)H);
+                    memcpy(b.Ac + pi * 2 * H, g.Hs + (i * N + FNN_TREE_AT(row, 0)) * H, hb);
+                    memcpy(b.Ac + pi * 2 * H + H, g.Hs + (i * N + FNN_TREE_AT(row, 1)) * H, hb);
                     memcpy(b.dZc + pi * SI, g.Z + q * SI, sizeof(real_t) * (size_t)SI);
                     ++pi;
                 }
             }
-    }
-    if (c->din && s0 < s1)
-        memset(c->din + s0 * 3 * N, 0, sizeof(real_t) * (size_t)((s1 - s0) * 3 * N));
-    /* the batch's totals: every thread counts them itself (heights in its slot) */
-    {
-        int32_t *ht = FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt).ht;
-        for (fnn_int i = 0; i < m; ++i) {
-            fnn_int lv;
-            const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, ht, &lv);
-            n_leaf += lv;
-            n_int += cnt - lv;
-        }
+        if (c->din) memset(c->din + s0 * 3 * N, 0, sizeof(real_t) * (size_t)(n * 3 * N));
     }
     FNN_BARRIER(); /* every thread's compacted rows are in */
-    if (!L->frozen) {
-        real_t *gE = c->grad + L->w_off, *gWx = gE + V * D, *gWc = gWx + D * SL;
-        real_t *gbx = c->grad + L->b_off, *gbc = gbx + SL;
-        fnn_int c0, c1;
-        fnn_span(SI, 16, c->tid, nt, &c0, &c1);
-        if (c0 < c1) {
-            FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, 2 * H, c1 - c0, n_int, (real_t)1, b.Ac, 2 * H,
-                                 b.dZc + c0, SI, (real_t)1, gWc + c0, SI);
-            for (fnn_int j = c0; j < c1; ++j) b.sums[SL + j] = 0.0;
-            for (fnn_int r = 0; r < n_int; ++r)
-                for (fnn_int j = c0; j < c1; ++j) b.sums[SL + j] += (double)b.dZc[r * SI + j];
-            for (fnn_int j = c0; j < c1; ++j) gbc[j] += (real_t)b.sums[SL + j];
-        }
-        fnn_span(SL, 16, c->tid, nt, &c0, &c1);
-        if (c0 < c1) {
-            FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, D, c1 - c0, n_leaf, (real_t)1, b.Xl, D,
-                                 b.dZl + c0, SL, (real_t)1, gWx + c0, SL);
-            for (fnn_int j = c0; j < c1; ++j) b.sums[j] = 0.0;
-            for (fnn_int r = 0; r < n_leaf; ++r)
-                for (fnn_int j = c0; j < c1; ++j) b.sums[j] += (double)b.dZl[r * SL + j];
-            for (fnn_int j = c0; j < c1; ++j) gbx[j] += (real_t)b.sums[j];
-        }
-        /* the leaves' d x = dZl Wx^T, rows split */
-        fnn_int r0, r1;
-        fnn_span(n_leaf, 1, c->tid, nt, &r0, &r1);
-        if (r0 < r1)
-            FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, r1 - r0, D, SL, (real_t)1, b.dZl + r0 * SL, SL,
-                                 Wx, SL, (real_t)0, b.dXl + r0 * D, D);
-        FNN_BARRIER(); /* every leaf's d x */
-        /* the embedding rows: this thread's tokens, leaves in batch order */
-        fnn_int v0, v1;
-        fnn_span(V, 1, c->tid, nt, &v0, &v1);
-        for (fnn_int r = 0; r < n_leaf; ++r) {
-            const fnn_int t = b.tok[r];
-            if (t < v0 || t >= v1) continue;
-            real_t *ge = gE + t * D;
-            const real_t *dx = b.dXl + r * D;
-            for (fnn_int j = 0; j < D; ++j) ge[j] += dx[j];
-        }
+    if (L->frozen) return;
+    real_t *gE = c->grad + L->w_off, *gWx = gE + V * D, *gWc = gWx + D * SL;
+    real_t *gbx = c->grad + L->b_off, *gbc = gbx + SL;
+    fnn_int c0, c1;
+    fnn_span(SI, 16, c->tid, nt, &c0, &c1);
+    if (c0 < c1) {
+        FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, 2 * H, c1 - c0, n_int, (real_t)1, b.Ac, 2 * H,
+                             b.dZc + c0, SI, (real_t)1, gWc + c0, SI);
+        for (fnn_int j = c0; j < c1; ++j) b.sums[SL + j] = 0.0;
+        for (fnn_int r = 0; r < n_int; ++r)
+            for (fnn_int j = c0; j < c1; ++j) b.sums[SL + j] += (double)b.dZc[r * SI + j];
+        for (fnn_int j = c0; j < c1; ++j) gbc[j] += (real_t)b.sums[SL + j];
+    }
+    fnn_span(SL, 16, c->tid, nt, &c0, &c1);
+    if (c0 < c1) {
+        FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, D, c1 - c0, n_leaf, (real_t)1, b.Xl, D, b.dZl + c0,
+                             SL, (real_t)1, gWx + c0, SL);
+        for (fnn_int j = c0; j < c1; ++j) b.sums[j] = 0.0;
+        for (fnn_int r = 0; r < n_leaf; ++r)
+            for (fnn_int j = c0; j < c1; ++j) b.sums[j] += (double)b.dZl[r * SL + j];
+        for (fnn_int j = c0; j < c1; ++j) gbx[j] += (real_t)b.sums[j];
+    }
+    /* the leaves' d x = dZl Wx^T, rows split */
+    fnn_int r0, r1;
+    fnn_span(n_leaf, 1, c->tid, nt, &r0, &r1);
+    if (r0 < r1)
+        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, r1 - r0, D, SL, (real_t)1, b.dZl + r0 * SL, SL, Wx,
+                             SL, (real_t)0, b.dXl + r0 * D, D);
+    FNN_BARRIER(); /* every leaf's d x */
+    /* the embedding rows: this thread's tokens, leaves in batch order */
+    fnn_int v0, v1;
+    fnn_span(V, 1, c->tid, nt, &v0, &v1);
+    for (fnn_int r = 0; r < n_leaf; ++r) {
+        const fnn_int t = b.tok[r];
+        if (t < v0 || t >= v1) continue;
+        real_t *ge = gE + t * D;
+        const real_t *dx = b.dXl + r * D;
+        for (fnn_int j = 0; j < D; ++j) ge[j] += dx[j];
     }
 }
 

@@ -248,9 +248,15 @@ class EpochModel:
         if S <= 0:
             return np.nan
         grad = np.empty_like(params)
-        work = e.workspace(self.net.workspace_size(len(rows), params.dtype, True, e.n_threads))
-        loss, _ = self.net.loss_grad(self.X, self.y, self.sw, params, self.stats, grad, rows,
-                                     1.0, e.seed, STATS_KEEP, False, e.n_threads, work)
+        # in batches of the epoch's size: the epoch's workspace serves (one
+        # sized for more rows would be reallocated by every warm-started fit)
+        work = e.workspace(self.net.workspace_size(min(batch_size, len(rows)), params.dtype,
+                                                   True, e.n_threads))
+        loss = 0.0
+        for r0 in range(0, len(rows), batch_size):
+            loss += self.net.loss_grad(self.X, self.y, self.sw, params, self.stats, grad,
+                                       rows[r0:r0 + batch_size], 1.0, e.seed, STATS_KEEP,
+                                       False, e.n_threads, work)[0]
         W = params[: e.network.n_decay].astype(np.float64)
         # the L2 term as one batch of these rows would report it
         return e.value_scale * loss / S + 0.5 * self.alpha * float(W @ W) / S
