@@ -11,8 +11,8 @@ from fastnn.datasets import check_trees, make_tree_expressions
 
 
 def tree_data(n=1000, n_tokens=10, seed=0):
-    """``n`` sub_mod trees of depth 4 to 5 (about 30 nodes on average)."""
-    trees, y = make_tree_expressions(n, max_depth=5, min_depth=4, n_tokens=n_tokens,
+    """``n`` sub_mod trees of depth 5 (29 nodes on average, at most 63)."""
+    trees, y = make_tree_expressions(n, max_depth=5, min_depth=5, n_tokens=n_tokens,
                                      random_state=seed)
     return trees, y
 

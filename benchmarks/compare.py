@@ -1,6 +1,6 @@
 """Side-by-side timings of fastnn and its anchors, one run, medians and ratios.
 
-    python benchmarks/compare.py [--repeat 5] [--quick] [--only linear|nn|rnn|rbm]
+    python benchmarks/compare.py [--repeat 5] [--quick] [--only linear|nn|rnn|rbm|trees]
 
 For each workload: fastnn's median time, each anchor's median, the ratio
 (anchor / fastnn, > 1 means fastnn is faster) and, for fits, the score both
@@ -123,8 +123,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="a tenth of the rows")
-    ap.add_argument("--only", choices=["linear", "nn", "rnn", "rbm"],
-                    help="one family of workloads (rnn, rbm: those rows of nn)")
+    ap.add_argument("--only", choices=["linear", "nn", "rnn", "rbm", "trees"],
+                    help="one family of workloads (rnn, rbm, trees: those rows of nn)")
     args = ap.parse_args()
     n = 20_000 if args.quick else 200_000
 
@@ -160,9 +160,38 @@ def main():
         torch, peak = torch_and_gemm_rate()
         if torch is not None:
             rnn_workloads(args, bench, torch, peak)
+    elif args.only == "trees":
+        tree_workloads(args, bench)
     elif args.only != "linear":
         nn_workloads(args, bench)
+        tree_workloads(args, bench)
     return rows
+
+
+def tree_workloads(args, bench):
+    """Tree networks: an epoch of 1000 trees (~29 nodes) at hidden 128 beside
+    the same model in PyTorch, written per node (recursion) and level-batched."""
+    import _tree_workloads as tw
+
+    try:
+        import torch
+
+        from fastnn.utils import effective_n_threads
+
+        torch.set_num_threads(effective_n_threads(None))
+    except ImportError:
+        print("PyTorch is not installed: the tree rows are skipped")
+        return
+    trees, y = tw.tree_data(100 if args.quick else 1000)
+    H, D, bs = 128, 64, 25
+    for cell in ("rnn", "lstm"):
+        name = f"TreeNet {cell} {len(trees)} trees h{H} b{bs} f32 Adam, epoch"
+        fast = tw.fastnn_tree_epoch(trees, y, cell, H, D, bs)
+        bench(name, fast, [("PyTorch f32 level-batched",
+                            tw.torch_tree_epoch(trees, y, cell, H, D, bs, True))], None)
+        bench(name, fast, [("PyTorch f32 per-node recursion",
+                            tw.torch_tree_epoch(trees, y, cell, H, D, bs, False))], None,
+              repeat=min(args.repeat, 3))
 
 
 def rbm_workloads(args, bench, peak):

@@ -61,10 +61,21 @@ typedef struct {
     int sleepers;       /* threads asleep on gen */
 } fnn_team_sync;
 
-/* Pause instructions a waiting thread spins through before it sleeps: ~25 us
- * on the 2.6 GHz Zen 4 this was tuned on, longer than the imbalance of a
- * balanced phase, far shorter than a scheduler time slice. */
-#define FNN_TEAM_SPIN 1000
+/* Pause instructions a waiting thread spins through before it sleeps,
+ * adapted per thread between these bounds (a pause is ~11 ns on the Intel
+ * Xeon of 2026-12, ~25 ns on Zen 4): a wait that ends within the spin
+ * lengthens the next one by a quarter, one that has to sleep halves it.
+ * Quiet, nearly every wait ends within the long spin, and no thread sleeps:
+ * a sleep and wake-up costs ~80 us on a virtual machine whose idle vCPU the
+ * host has let go (a 40 ms tree-network epoch took 70 ms after 0.5 s idle
+ * with a fixed 1000-pause spin, 40 with 5000; the 784-256-128-10 MLP epoch
+ * 7% less at b32 and b256). Beside a busy process the partner is often
+ * descheduled, most spins fail and the spin falls to the short one, which
+ * leaves the core to it (a fixed 5000-pause spin made the b32 epoch 3.0x
+ * slower beside a busy process, against 1.7x with 1000). */
+#define FNN_TEAM_SPIN_MIN 500
+#define FNN_TEAM_SPIN_MAX 6000
+static _Thread_local int fnn_team_spin = FNN_TEAM_SPIN_MAX;
 
 static _Thread_local fnn_team_sync *fnn_team_cur = NULL;
 
@@ -125,10 +136,16 @@ static inline void fnn_team_barrier(void)
         if (__atomic_load_n(&s->sleepers, __ATOMIC_SEQ_CST)) fnn_team_wake(&s->gen);
         return;
     }
-    for (int i = 0; i < FNN_TEAM_SPIN; ++i) {
-        if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen) return;
+    const int budget = fnn_team_spin;
+    for (int i = 0; i < budget; ++i) {
+        if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen) {
+            const int more = budget + budget / 4;
+            fnn_team_spin = more < FNN_TEAM_SPIN_MAX ? more : FNN_TEAM_SPIN_MAX;
+            return;
+        }
         fnn_cpu_relax();
     }
+    fnn_team_spin = budget / 2 > FNN_TEAM_SPIN_MIN ? budget / 2 : FNN_TEAM_SPIN_MIN;
     __atomic_add_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
     /* the kernel sleeps only while gen still equals what we saw: a release
      * between the check above and this call is not lost */

@@ -20,9 +20,10 @@
  * applies to the embeddings too), b = [bx (SL) | bc (SI)]; SL = SI = H for
  * rnn, 3 H and 5 H for lstm.
  *
- * Team-parallel by samples, level-batched: a thread orders its trees' nodes
- * by height (leaves 0, a parent one above its higher child) and runs each
- * level of all its trees as one gather, one GEMM and one fused cell pass;
+ * Team-parallel by samples (runs of trees with about equal node counts),
+ * level-batched: a thread orders its trees' nodes by height (leaves 0, a
+ * parent one above its higher child) and runs each level of all its trees
+ * as one gather, one GEMM and one fused cell pass;
  * backward the same from the top level down, the children's d h by one GEMM
  * per level scattered to them. Training keeps per sample and node (N slots):
  * Z (N x SI) the activated gates, then d loss / d pre-activations; Hs, C
@@ -102,8 +103,8 @@ static inline fnn_int fnn_tree_max_internal(fnn_int N) { return (N - 1) / 2; }
  * (one size for both dtypes). */
 static inline fnn_int fnn_tree_slot(const fnn_layer *L, fnn_int batch, int training, int nt)
 {
-    const fnn_int R = training ? fnn_tree_rows(batch, nt)
-                               : fnn_tree_chunk(L, fnn_tree_rows(batch, nt));
+    /* training: a thread may get any number of the batch's trees (split by nodes) */
+    const fnn_int R = training ? batch : fnn_tree_chunk(L, fnn_tree_rows(batch, nt));
     const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
     const fnn_int RL = R * fnn_tree_max_leaves(N);
     fnn_int reals = RL * (fnn_tree_KG(L) + fnn_tree_SI(L));
@@ -176,6 +177,36 @@ static fnn_int FNN_SFX(fnn_tree_parse)(const real_t *x, fnn_int N, fnn_int V, in
     return k;
 }
 
+/* Thread tid's samples [*s0, *s1) of the m in the batch: contiguous runs
+ * with about equal numbers of nodes (trees differ in size; an even split of
+ * the samples left one thread waiting at every barrier). ht: N scratch ints. */
+static void FNN_SFX(fnn_tree_span)(const real_t *in, fnn_int m, fnn_int N, fnn_int V, int tid,
+                                   int nt, int32_t *ht, fnn_int *s0, fnn_int *s1)
+{
+    if (nt <= 1) {
+        *s0 = 0;
+        *s1 = m;
+        return;
+    }
+    fnn_int total = 0, lv;
+    for (fnn_int i = 0; i < m; ++i)
+        total += FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, ht, &lv);
+    /* sample i goes to the thread whose share holds the middle of its nodes */
+    fnn_int before = 0, lo = m, hi = m;
+    for (fnn_int i = 0; i < m; ++i) {
+        const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, ht, &lv);
+        const fnn_int mid2 = 2 * before + cnt; /* twice the middle */
+        const int owner = total ? (int)((mid2 * (fnn_int)nt) / (2 * total)) : (int)(i * nt / m);
+        const int t = owner >= nt ? nt - 1 : owner;
+        if (t == tid && lo == m) lo = i;
+        if (t > tid) { hi = i; break; }
+        before += cnt;
+    }
+    if (lo == m) hi = m;
+    *s0 = lo;
+    *s1 = lo == m ? m : hi;
+}
+
 /* a thread's slot (see fnn_tree_slot) */
 typedef struct {
     int32_t *ord, *ht, *lev, *kid;
@@ -186,7 +217,7 @@ static FNN_SFX(fnn_tree_slot_parts) FNN_SFX(fnn_tree_slot_of)(const fnn_layer *L
                                                               double *scratch, fnn_int m,
                                                               int training, int t, int nt)
 {
-    const fnn_int R = training ? fnn_tree_rows(m, nt) : fnn_tree_chunk(L, fnn_tree_rows(m, nt));
+    const fnn_int R = training ? m : fnn_tree_chunk(L, fnn_tree_rows(m, nt));
     const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
     const fnn_int RL = R * fnn_tree_max_leaves(N);
     double *base = scratch + (fnn_int)t * fnn_tree_slot(L, m, training, nt);
@@ -426,12 +457,13 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
 
 static void FNN_SFX(fnn_tree_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
-    fnn_int s0, s1;
-    fnn_span(c->m, 1, c->tid, c->nt, &s0, &s1);
-    if (s0 >= s1) return;
     const int training = c->saved != NULL;
     FNN_SFX(fnn_tree_slot_parts) w =
         FNN_SFX(fnn_tree_slot_of)(L, c->scratch, c->m, training, c->tid, c->nt);
+    fnn_int s0, s1;
+    FNN_SFX(fnn_tree_span)(c->in, c->m, fnn_tree_nodes(L), L->cfg.tree.tokens, c->tid, c->nt,
+                           w.ht, &s0, &s1);
+    if (s0 >= s1) return;
     if (training) {
         FNN_SFX(fnn_tree_regions) g = FNN_SFX(fnn_tree_regions_of)(L, c->saved, c->m);
         const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units;
@@ -486,10 +518,10 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     const fnn_int m = c->m;
     const int nt = c->nt;
     const size_t hb = sizeof(real_t) * (size_t)H;
-    fnn_int s0, s1;
-    fnn_span(m, 1, c->tid, nt, &s0, &s1);
     FNN_SFX(fnn_tree_batch) b = FNN_SFX(fnn_tree_batch_of)(L, c->scratch, m, nt);
     FNN_SFX(fnn_tree_slot_parts) w = FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt);
+    fnn_int s0, s1; /* forward's split */
+    FNN_SFX(fnn_tree_span)(in, m, N, V, c->tid, nt, w.ht, &s0, &s1);
     /* where this thread's rows go in the compacted batch, and its totals:
      * every thread counts all trees itself (cheap; heights in its slot) */
     fnn_int int_before = 0, leaf_before = 0, n_int = 0, n_leaf = 0;
