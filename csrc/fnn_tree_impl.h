@@ -95,21 +95,29 @@ static inline fnn_int fnn_tree_chunk(const fnn_layer *L, fnn_int rows)
 static inline fnn_int fnn_tree_max_leaves(fnn_int N) { return (N + 1) / 2; }
 static inline fnn_int fnn_tree_max_internal(fnn_int N) { return (N - 1) / 2; }
 
-/* One thread's slot for R samples, in doubles: int32 level order and
- * heights (R N), level bounds (N + 2), each level row's two children (2 R
- * NL); the gathered rows G (KG wide) and GEMM output rows Zb (SI wide) of a
- * level (at most R NL rows); in training d h and d c per node slot (R N
- * each), in predict the chunk's node slots. Reals are counted as doubles
- * (one size for both dtypes). */
-static inline fnn_int fnn_tree_slot(const fnn_layer *L, fnn_int batch, int training, int nt)
+/* Scratch, in doubles (reals counted as doubles: one size for both
+ * dtypes). Every thread: its level bounds (N + 2 int32, also the parse
+ * scratch). In training, for the batch: by sample, the level order and
+ * heights (m N int32 each) and d h, d c per node slot (m N x H each); by
+ * leaf (a thread's rows start after the leaves of the trees before its
+ * own, and no level of a thread's trees has more nodes than its leaves):
+ * each level row's two children (2 m NL int32), the gathered rows G (KG
+ * wide) and GEMM output rows Zb (SI wide); then the compacted rows of the
+ * weight gradients. In predict, each thread the same for a chunk of its
+ * samples, and the chunk's node slots. */
+static inline fnn_int fnn_tree_lev_part(const fnn_layer *L)
 {
-    /* training: a thread may get any number of the batch's trees (split by nodes) */
-    const fnn_int R = training ? batch : fnn_tree_chunk(L, fnn_tree_rows(batch, nt));
-    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
-    const fnn_int RL = R * fnn_tree_max_leaves(N);
+    return (fnn_tree_nodes(L) + 3) / 2;
+}
+
+/* the by-sample and by-leaf arrays of R samples (ints, then reals) */
+static inline fnn_int fnn_tree_rows_part(const fnn_layer *L, fnn_int R, int training)
+{
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units;
+    const fnn_int RN = R * N, RL = R * fnn_tree_max_leaves(N);
+    const fnn_int ints = 2 * RN + 2 * RL;
     fnn_int reals = RL * (fnn_tree_KG(L) + fnn_tree_SI(L));
     reals += training ? RN * 2 * H : R * fnn_tree_per_sample(L);
-    const fnn_int ints = 2 * RN + N + 2 + 2 * RL;
     return (ints + 1) / 2 + reals + 8;
 }
 
@@ -125,12 +133,26 @@ static inline fnn_int fnn_tree_batch_part(const fnn_layer *L, fnn_int batch)
            fnn_tree_SL(L) + fnn_tree_SI(L) + 8;
 }
 
-static fnn_int fnn_tree_scratch(const fnn_layer *L, fnn_int batch, int training, int nt)
+/* doubles before the compacted part (training) */
+static inline fnn_int fnn_tree_front(const fnn_layer *L, fnn_int batch, int training, int nt)
 {
     nt = nt < 1 ? 1 : nt;
-    return (fnn_int)nt * fnn_tree_slot(L, batch, training, nt) +
+    return training ? (fnn_int)nt * fnn_tree_lev_part(L) + fnn_tree_rows_part(L, batch, 1)
+                    : (fnn_int)nt * (fnn_tree_lev_part(L) +
+                                     fnn_tree_rows_part(L, fnn_tree_chunk(
+                                         L, fnn_tree_rows(batch, nt)), 0));
+}
+
+static fnn_int fnn_tree_scratch(const fnn_layer *L, fnn_int batch, int training, int nt)
+{
+    return fnn_tree_front(L, batch, training, nt) +
            (training ? fnn_tree_batch_part(L, batch) : 0);
 }
+
+/* a thread's samples and the batch's counts (see fnn_tree_span) */
+typedef struct {
+    fnn_int s0, s1, leaf_before, int_before, n_leaf, n_int;
+} fnn_tree_share;
 
 static fnn_int fnn_tree_flops(const fnn_layer *L)
 {
@@ -177,62 +199,84 @@ static fnn_int FNN_SFX(fnn_tree_parse)(const real_t *x, fnn_int N, fnn_int V, in
     return k;
 }
 
-/* Thread tid's samples [*s0, *s1) of the m in the batch: contiguous runs
- * with about equal numbers of nodes (trees differ in size; an even split of
- * the samples left one thread waiting at every barrier). ht: N scratch ints. */
-static void FNN_SFX(fnn_tree_span)(const real_t *in, fnn_int m, fnn_int N, fnn_int V, int tid,
-                                   int nt, int32_t *ht, fnn_int *s0, fnn_int *s1)
+/* Where thread tid's trees are in the batch of m: its samples [s0, s1) (a
+ * contiguous run; the runs have about equal numbers of nodes: trees differ
+ * in size, and an even split of the samples left one thread waiting at
+ * every barrier), the leaves and internal nodes of the trees before them,
+ * and the batch's totals. ht: N scratch ints. */
+static fnn_tree_share FNN_SFX(fnn_tree_span)(const real_t *in, fnn_int m, fnn_int N, fnn_int V,
+                                             int tid, int nt, int32_t *ht)
 {
-    if (nt <= 1) {
-        *s0 = 0;
-        *s1 = m;
-        return;
-    }
+    fnn_tree_share sh = {0, 0, 0, 0, 0, 0};
     fnn_int total = 0, lv;
-    for (fnn_int i = 0; i < m; ++i)
-        total += FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, ht, &lv);
+    for (fnn_int i = 0; i < m; ++i) {
+        const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, ht, &lv);
+        total += cnt;
+        sh.n_leaf += lv;
+        sh.n_int += cnt - lv;
+    }
     /* sample i goes to the thread whose share holds the middle of its nodes */
     fnn_int before = 0, lo = m, hi = m;
     for (fnn_int i = 0; i < m; ++i) {
         const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, ht, &lv);
         const fnn_int mid2 = 2 * before + cnt; /* twice the middle */
-        const int owner = total ? (int)((mid2 * (fnn_int)nt) / (2 * total)) : (int)(i * nt / m);
-        const int t = owner >= nt ? nt - 1 : owner;
+        int t = total ? (int)((mid2 * (fnn_int)nt) / (2 * total)) : (int)(i * nt / m);
+        t = t >= nt ? nt - 1 : t;
         if (t == tid && lo == m) lo = i;
         if (t > tid) { hi = i; break; }
+        if (t < tid) {
+            sh.leaf_before += lv;
+            sh.int_before += cnt - lv;
+        }
         before += cnt;
     }
-    if (lo == m) hi = m;
-    *s0 = lo;
-    *s1 = lo == m ? m : hi;
+    sh.s0 = lo;
+    sh.s1 = lo == m ? m : hi;
+    return sh;
 }
 
-/* a thread's slot (see fnn_tree_slot) */
+/* a thread's view of the scratch (see fnn_tree_front) */
 typedef struct {
     int32_t *ord, *ht, *lev, *kid;
     real_t *G, *Zb, *dH, *dC, *chunk;
 } FNN_SFX(fnn_tree_slot_parts);
 
+static int32_t *FNN_SFX(fnn_tree_lev)(const fnn_layer *L, double *scratch, fnn_int m,
+                                      int training, int t, int nt)
+{
+    const fnn_int step = training ? fnn_tree_lev_part(L)
+                                  : fnn_tree_lev_part(L) + fnn_tree_rows_part(
+                                        L, fnn_tree_chunk(L, fnn_tree_rows(m, nt)), 0);
+    return (int32_t *)(scratch + (fnn_int)t * step);
+}
+
+/* thread t's arrays: in training the batch's, from its first sample s0 and
+ * the leaves before it; in predict its own, for a chunk */
 static FNN_SFX(fnn_tree_slot_parts) FNN_SFX(fnn_tree_slot_of)(const fnn_layer *L,
                                                               double *scratch, fnn_int m,
-                                                              int training, int t, int nt)
+                                                              int training, int t, int nt,
+                                                              const fnn_tree_share *sh)
 {
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, NL = fnn_tree_max_leaves(N);
     const fnn_int R = training ? m : fnn_tree_chunk(L, fnn_tree_rows(m, nt));
-    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, RN = R * N;
-    const fnn_int RL = R * fnn_tree_max_leaves(N);
-    double *base = scratch + (fnn_int)t * fnn_tree_slot(L, m, training, nt);
+    const fnn_int s0 = training ? sh->s0 : 0, lb = training ? sh->leaf_before : 0;
     FNN_SFX(fnn_tree_slot_parts) s;
-    const fnn_int ints = 2 * RN + N + 2 + 2 * RL;
-    s.ord = (int32_t *)base;
-    s.ht = s.ord + RN;
-    s.lev = s.ht + RN;
-    s.kid = s.lev + N + 2;
-    s.G = (real_t *)(base + (ints + 1) / 2);
-    s.Zb = s.G + RL * fnn_tree_KG(L);
-    s.dH = s.Zb + RL * fnn_tree_SI(L);
-    s.dC = training ? s.dH + RN * H : NULL;
-    s.chunk = training ? NULL : s.dH;
-    if (!training) s.dH = NULL;
+    s.lev = FNN_SFX(fnn_tree_lev)(L, scratch, m, training, t, nt);
+    double *base = training ? scratch + (fnn_int)(nt < 1 ? 1 : nt) * fnn_tree_lev_part(L)
+                            : (double *)s.lev + fnn_tree_lev_part(L);
+    const fnn_int ints = 2 * R * N + 2 * R * NL;
+    int32_t *ord = (int32_t *)base, *ht = ord + R * N, *kid = ht + R * N;
+    real_t *G = (real_t *)(base + (ints + 1) / 2);
+    real_t *Zb = G + R * NL * fnn_tree_KG(L);
+    real_t *rest = Zb + R * NL * fnn_tree_SI(L);
+    s.ord = ord + s0 * N;
+    s.ht = ht + s0 * N;
+    s.kid = kid + 2 * lb;
+    s.G = G + lb * fnn_tree_KG(L);
+    s.Zb = Zb + lb * fnn_tree_SI(L);
+    s.dH = training ? rest + s0 * N * H : NULL;
+    s.dC = training ? rest + R * N * H + s0 * N * H : NULL;
+    s.chunk = training ? NULL : rest;
     return s;
 }
 
@@ -458,15 +502,16 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
 static void FNN_SFX(fnn_tree_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
 {
     const int training = c->saved != NULL;
-    FNN_SFX(fnn_tree_slot_parts) w =
-        FNN_SFX(fnn_tree_slot_of)(L, c->scratch, c->m, training, c->tid, c->nt);
-    fnn_int s0, s1;
-    FNN_SFX(fnn_tree_span)(c->in, c->m, fnn_tree_nodes(L), L->cfg.tree.tokens, c->tid, c->nt,
-                           w.ht, &s0, &s1);
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units;
+    const fnn_tree_share sh = FNN_SFX(fnn_tree_span)(
+        c->in, c->m, N, L->cfg.tree.tokens, c->tid, c->nt,
+        FNN_SFX(fnn_tree_lev)(L, c->scratch, c->m, training, c->tid, c->nt));
+    const fnn_int s0 = sh.s0, s1 = sh.s1;
     if (s0 >= s1) return;
+    FNN_SFX(fnn_tree_slot_parts) w =
+        FNN_SFX(fnn_tree_slot_of)(L, c->scratch, c->m, training, c->tid, c->nt, &sh);
     if (training) {
         FNN_SFX(fnn_tree_regions) g = FNN_SFX(fnn_tree_regions_of)(L, c->saved, c->m);
-        const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units;
         g.Z += s0 * N * fnn_tree_SI(L);
         g.Hs += s0 * N * H;
         g.C += s0 * N * H;
@@ -492,7 +537,7 @@ static FNN_SFX(fnn_tree_batch) FNN_SFX(fnn_tree_batch_of)(const fnn_layer *L, do
 {
     const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, D = L->cfg.tree.dim;
     const fnn_int MI = m * fnn_tree_max_internal(N), ML = m * fnn_tree_max_leaves(N);
-    double *base = scratch + (fnn_int)nt * fnn_tree_slot(L, m, 1, nt);
+    double *base = scratch + fnn_tree_front(L, m, 1, nt);
     FNN_SFX(fnn_tree_batch) b;
     b.sums = base;
     b.tok = (int32_t *)(base + fnn_tree_SL(L) + fnn_tree_SI(L));
@@ -519,29 +564,19 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     const int nt = c->nt;
     const size_t hb = sizeof(real_t) * (size_t)H;
     FNN_SFX(fnn_tree_batch) b = FNN_SFX(fnn_tree_batch_of)(L, c->scratch, m, nt);
-    FNN_SFX(fnn_tree_slot_parts) w = FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt);
-    fnn_int s0, s1; /* forward's split */
-    FNN_SFX(fnn_tree_span)(in, m, N, V, c->tid, nt, w.ht, &s0, &s1);
-    /* where this thread's rows go in the compacted batch, and its totals:
-     * every thread counts all trees itself (cheap; heights in its slot) */
-    fnn_int int_before = 0, leaf_before = 0, n_int = 0, n_leaf = 0;
-    for (fnn_int i = 0; i < m; ++i) {
-        fnn_int lv;
-        const fnn_int cnt = FNN_SFX(fnn_tree_parse)(in + i * 3 * N, N, V, w.ht, &lv);
-        if (i < s0) {
-            leaf_before += lv;
-            int_before += cnt - lv;
-        }
-        n_leaf += lv;
-        n_int += cnt - lv;
-    }
+    /* forward's split, and where this thread's rows go in the compacted batch */
+    const fnn_tree_share sh = FNN_SFX(fnn_tree_span)(
+        in, m, N, V, c->tid, nt, FNN_SFX(fnn_tree_lev)(L, c->scratch, m, 1, c->tid, nt));
+    const fnn_int s0 = sh.s0, s1 = sh.s1, n_leaf = sh.n_leaf, n_int = sh.n_int;
+    FNN_SFX(fnn_tree_slot_parts) w =
+        FNN_SFX(fnn_tree_slot_of)(L, c->scratch, m, 1, c->tid, nt, &sh);
     if (s0 < s1) {
         FNN_SFX(fnn_tree_regions) g = FNN_SFX(fnn_tree_regions_of)(L, c->saved, m);
         g.Z += s0 * N * SI;
         g.Hs += s0 * N * H;
         g.C += s0 * N * H;
         const fnn_int n = s1 - s0;
-        /* the level order again (the counts above overwrote the heights) */
+        /* the level order again (forward's was overwritten by the span's parses) */
         const int levels = FNN_SFX(fnn_tree_order)(L, in, s0, n, &w);
         memset(w.dH, 0, sizeof(real_t) * (size_t)(n * N * H));
         if (lstm) memset(w.dC, 0, sizeof(real_t) * (size_t)(n * N * H));
@@ -572,7 +607,7 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
             }
         }
         /* this thread's samples' rows of the compacted batch, in sample order */
-        fnn_int pi = int_before, pl = leaf_before;
+        fnn_int pi = sh.int_before, pl = sh.leaf_before;
         for (fnn_int i = 0; i < n; ++i)
             for (fnn_int kk = 0; kk < N; ++kk) {
                 const int32_t h = w.ht[i * N + kk];

@@ -162,13 +162,25 @@ def check_trees(X, n_tokens=None):
         else:
             raise ValueError(f"tree {i}: a tree is a token id, a (left, right) pair or a "
                              f"table, got {type(tree).__name__}")
-        if table.leaves.min() < 0:
-            raise ValueError(f"tree {i}: leaf id {int(table.leaves.min())} is negative")
-        if n_tokens is not None and table.leaves.max() >= n_tokens:
-            raise ValueError(f"tree {i}: leaf id {int(table.leaves.max())} >= n_tokens "
-                             f"({n_tokens})")
         tables.append(table)
+    check_tokens(tables, n_tokens)
     return tables
+
+
+def check_tokens(tables, n_tokens=None, what=""):
+    """A ValueError naming the first tree with a negative leaf id, or one
+    >= ``n_tokens`` (when given); ``what`` ends the message. Returns the
+    largest leaf id."""
+    leaves = np.concatenate([t.leaves for t in tables])
+    low, top = int(leaves.min()), int(leaves.max())
+    if low < 0:
+        i = next(i for i, t in enumerate(tables) if t.leaves.min() < 0)
+        raise ValueError(f"tree {i}: leaf id {int(tables[i].leaves.min())} is negative")
+    if n_tokens is not None and top >= n_tokens:
+        i = next(i for i, t in enumerate(tables) if t.leaves.max() >= n_tokens)
+        raise ValueError(f"tree {i}: leaf id {int(tables[i].leaves.max())} >= n_tokens "
+                         f"({n_tokens}){what}")
+    return top
 
 
 def to_array(tables, max_nodes=None, dtype=np.float64):
@@ -178,16 +190,24 @@ def to_array(tables, max_nodes=None, dtype=np.float64):
     before parents, the root last), padded with -1 rows. ``max_nodes``
     defaults to the largest tree's size; a larger tree raises a ValueError
     naming it."""
-    sizes = [t.n_nodes for t in tables]
+    n = len(tables)
+    n_leaves = np.fromiter((len(t.leaves) for t in tables), np.int64, count=n)
+    n_inner = np.fromiter((len(t.children) for t in tables), np.int64, count=n)
+    sizes = n_leaves + n_inner
     if max_nodes is None:
-        max_nodes = max(sizes)
-    out = np.full((len(tables), max_nodes, 3), -1.0, dtype=dtype)
-    for i, t in enumerate(tables):
-        if sizes[i] > max_nodes:
-            raise ValueError(f"tree {i} has {sizes[i]} nodes, more than max_nodes={max_nodes}")
-        L = len(t.leaves)
-        out[i, :L, 2] = t.leaves
-        out[i, L:sizes[i], :2] = t.children
+        max_nodes = int(sizes.max())
+    if np.any(sizes > max_nodes):
+        i = int(np.argmax(sizes > max_nodes))
+        raise ValueError(f"tree {i} has {sizes[i]} nodes, more than max_nodes={max_nodes}")
+    out = np.full((n, max_nodes, 3), -1.0, dtype=dtype)
+    # every leaf's (tree, row), then every internal node's
+    tree = np.repeat(np.arange(n), n_leaves)
+    row = np.arange(len(tree)) - np.repeat(np.cumsum(n_leaves) - n_leaves, n_leaves)
+    out[tree, row, 2] = np.concatenate([t.leaves for t in tables])
+    tree = np.repeat(np.arange(n), n_inner)
+    if len(tree):
+        row = np.arange(len(tree)) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)
+        out[tree, row + n_leaves[tree], :2] = np.concatenate([t.children for t in tables])
     return out
 
 

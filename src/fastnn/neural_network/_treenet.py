@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_consistent_length
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from fastnn.datasets._trees import check_trees, to_array
+from fastnn.datasets._trees import check_tokens, check_trees, to_array
 from fastnn.layers import TreeEncoder
 from fastnn.neural_network._base import (
     ClassifierMixinNetwork, RegressorMixinNetwork, store_init_params,
@@ -67,39 +67,28 @@ class _TreeNet(WeightsMixin):
         """The trees of X as the encoder's (n, max_nodes, 3) node tables;
         on the first fit, n_tokens_ and max_nodes_ from them."""
         tables = self._tables(X)
-        sizes = [t.n_nodes for t in tables]
-        if reset:
-            self._check_params()
-            top = max(int(t.leaves.max()) for t in tables) + 1
-            if self.n_tokens is not None and top > self.n_tokens:
-                i = next(i for i, t in enumerate(tables) if t.leaves.max() >= self.n_tokens)
-                raise ValueError(f"tree {i}: leaf id {int(tables[i].leaves.max())} >= "
-                                 f"n_tokens ({self.n_tokens})")
-            self.n_tokens_ = int(self.n_tokens) if self.n_tokens is not None else top
-            need = max(max(sizes), getattr(self, "_extra_nodes", 0))
-            if self.max_nodes is not None and need > self.max_nodes:
-                i = int(np.argmax(np.array(sizes) > self.max_nodes))
-                raise ValueError(f"tree {i} has {sizes[i]} nodes, more than max_nodes="
-                                 f"{self.max_nodes}")
-            self.max_nodes_ = int(self.max_nodes) if self.max_nodes is not None else need
-            return to_array(tables, self.max_nodes_)
-        self._check_tokens(tables)
-        return self._table_array(tables, sizes, self.max_nodes_)
+        if not reset:
+            self._check_tokens(tables)
+            return to_array(tables, self._fitted_nodes(tables))
+        self._check_params()
+        top = check_tokens(tables, self.n_tokens)
+        self.n_tokens_ = int(self.n_tokens) if self.n_tokens is not None else top + 1
+        need = max(max(t.n_nodes for t in tables), getattr(self, "_extra_nodes", 0))
+        self.max_nodes_ = int(self.max_nodes) if self.max_nodes is not None else need
+        return to_array(tables, self.max_nodes_)
 
     def _check_tokens(self, tables):
-        for i, t in enumerate(tables):
-            if t.leaves.max() >= self.n_tokens_:
-                raise ValueError(f"tree {i}: leaf id {int(t.leaves.max())} >= n_tokens "
-                                 f"({self.n_tokens_}) the model was fitted with")
+        check_tokens(tables, self.n_tokens_, " the model was fitted with")
 
-    @staticmethod
-    def _table_array(tables, sizes, max_nodes):
-        big = [i for i, s in enumerate(sizes) if s > max_nodes]
+    def _fitted_nodes(self, tables):
+        """max_nodes_, or a ValueError naming a larger tree (fit, validation)."""
+        sizes = [t.n_nodes for t in tables]
+        big = [i for i, s in enumerate(sizes) if s > self.max_nodes_]
         if big:
             raise ValueError(f"tree {big[0]} has {sizes[big[0]]} nodes, more than the "
-                             f"{max_nodes} the model was fitted with (max_nodes_); refit "
+                             f"{self.max_nodes_} the model was fitted with (max_nodes_); refit "
                              "with a larger max_nodes to train on such trees")
-        return to_array(tables, max_nodes)
+        return self.max_nodes_
 
     # the base class's hooks: trees instead of arrays
     def _check_X(self, X, reset):
