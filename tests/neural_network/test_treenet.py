@@ -14,9 +14,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
-from fastnn import TreeNetClassifier, TreeNetRegressor
+from fastnn import NeuralNetClassifier, TreeNetClassifier, TreeNetRegressor
 from fastnn.datasets import check_trees, make_tree_expressions
-from fastnn.layers import Dense
+from fastnn.layers import LSTM, Dense
 
 
 def _leaf_counts(trees, V):
@@ -49,6 +49,27 @@ def test_learns_what_a_bag_of_leaves_cannot(sub_mod, cell):
     # deeper trees than any it was trained on (31 nodes) go through a wider table
     assert clf.max_nodes_ == 31
     assert clf.score(Xd, yd) >= 0.9
+
+
+def test_generalises_deeper_than_an_lstm_over_the_leaves():
+    """Trained on depth <= 4, tested on depth 5: the Tree-LSTM composes;
+    an LSTM reading the same leaves in order (one-hot) fits its training
+    set but not the deeper trees."""
+    X, y = make_tree_expressions(2000, max_depth=4, n_tokens=5, random_state=0)
+    Xd, yd = make_tree_expressions(500, max_depth=5, min_depth=5, n_tokens=5, random_state=2)
+
+    def leaves_in_order(trees):
+        out = np.zeros((len(trees), 32, 5))
+        for i, t in enumerate(check_trees(trees)):
+            out[i, 32 - len(t.leaves) + np.arange(len(t.leaves)), t.leaves] = 1.0
+        return out
+
+    common = dict(batch_size=32, learning_rate_init=3e-3, max_iter=40, random_state=0)
+    tree = _fit(TreeNetClassifier(hidden_size=32, embedding_dim=8, cell="lstm", **common), X, y)
+    seq = _fit(NeuralNetClassifier([LSTM(32)], **common), leaves_in_order(X), y)
+    assert seq.score(leaves_in_order(X), y) > 0.6  # it learnt something of depth <= 4
+    tree_deep, seq_deep = tree.score(Xd, yd), seq.score(leaves_in_order(Xd), yd)
+    assert tree_deep >= 0.9 and tree_deep > seq_deep + 0.3, (tree_deep, seq_deep)
 
 
 def test_nand_and_single_leaves():
