@@ -333,6 +333,10 @@ def to_onnx(estimator, X_sample=None, *, name=None):
                                          for s in _classifiers_in(estimator)})
     est = estimator
     check_is_fitted(est)
+    if hasattr(est, "network_") and any(b.desc and b.desc["kind"] == "tree"
+                                        for b in est.network_.built):
+        raise ValueError(f"to_onnx: {type(est).__name__} reads trees, which ONNX has no "
+                         "operator to batch by level; it cannot be exported")
     dtype = _model_dtype(est)
     n_features = est.n_features_in_
     in_shape = [n_features]

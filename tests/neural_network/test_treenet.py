@@ -159,3 +159,13 @@ def test_bad_parameters_and_predict_tokens():
     est = _fit(TreeNetClassifier(hidden_size=4, embedding_dim=2, max_iter=1), X, y)
     with pytest.raises(ValueError, match=r"tree 1: leaf id 7 >= n_tokens \(3\)"):
         est.predict([1, (7, 0)])
+
+
+def test_to_onnx_says_trees_cannot_be_exported():
+    pytest.importorskip("onnx")
+    import fastnn
+
+    X, y = make_tree_expressions(50, max_depth=2, n_tokens=3, random_state=0)
+    est = _fit(TreeNetClassifier(hidden_size=4, embedding_dim=2, max_iter=1), X, y)
+    with pytest.raises(ValueError, match="TreeNetClassifier reads trees"):
+        fastnn.to_onnx(est)
