@@ -123,6 +123,7 @@ typedef struct {
     int cell;                 /* FNN_TREE_* */
     fnn_int tokens, dim;      /* embedding rows V and width D */
     fnn_int units;            /* node state size H */
+    double dropout;           /* rate on the node states in training */
 } fnn_tree_cfg;
 
 typedef union {

@@ -8,6 +8,9 @@
  * this only keeps every read in bounds). Output: the root's state (H); an
  * empty tree gives zeros.
  *
+ * With dropout (training only), every node's h is dropped (inverted
+ * dropout, a mask per element) before its parent or the output reads it.
+ *
  * Cells (x = E[token] the leaf's embedding, D wide; G gates of H):
  *   rnn   leaf h = tanh(x Wx + bx); internal h = tanh([h_l, h_r] Wc + bc)
  *         (Socher's composition)
@@ -69,14 +72,20 @@ static int fnn_tree_check(const fnn_layer *L)
     const fnn_tree_cfg *k = &L->cfg.tree;
     if (L->in_ndim != 2 || L->in_shape[1] != 3 || L->out_ndim != 1) return 0;
     if (k->cell < 0 || k->cell >= FNN_TREE_CELL_COUNT || k->units < 1 || k->dim < 1 ||
-        k->tokens < 1 || L->out_shape[0] != k->units)
+        k->tokens < 1 || L->out_shape[0] != k->units || !(k->dropout >= 0.0) ||
+        !(k->dropout < 1.0))
         return 0;
     const fnn_int V = k->tokens, D = k->dim, H = k->units;
     return L->n_w == V * D + D * fnn_tree_SL(L) + 2 * H * fnn_tree_SI(L) &&
            L->n_b == fnn_tree_SL(L) + fnn_tree_SI(L) && L->n_s == 0;
 }
 
-static fnn_int fnn_tree_saved(const fnn_layer *L) { return fnn_tree_per_sample(L); }
+/* training keeps the dropout mask of the node states too */
+static fnn_int fnn_tree_saved(const fnn_layer *L)
+{
+    return fnn_tree_per_sample(L) +
+           (L->cfg.tree.dropout > 0.0 ? fnn_tree_nodes(L) * L->cfg.tree.units : 0);
+}
 
 static inline fnn_int fnn_tree_rows(fnn_int batch, int nt)
 {
@@ -282,7 +291,7 @@ static FNN_SFX(fnn_tree_slot_parts) FNN_SFX(fnn_tree_slot_of)(const fnn_layer *L
 
 /* node slots of n samples: Z (N x SI), Hs, C (N x H each), region by region */
 typedef struct {
-    real_t *Z, *Hs, *C;
+    real_t *Z, *Hs, *C, *Mk; /* Mk: the dropout mask (training with dropout), else NULL */
 } FNN_SFX(fnn_tree_regions);
 
 static inline FNN_SFX(fnn_tree_regions) FNN_SFX(fnn_tree_regions_of)(const fnn_layer *L,
@@ -293,6 +302,7 @@ static inline FNN_SFX(fnn_tree_regions) FNN_SFX(fnn_tree_regions_of)(const fnn_l
     r.Z = base;
     r.Hs = r.Z + n * N * fnn_tree_SI(L);
     r.C = r.Hs + n * N * H;
+    r.Mk = L->cfg.tree.dropout > 0.0 ? r.C + (fnn_tree_lstm(L) ? n * N * H : 0) : NULL;
     return r;
 }
 
@@ -387,17 +397,23 @@ FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_tree_cells),
  * and into Zb (row r, SI apart), and (lstm) adds the children's share of d c. */
 static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_tree_cells_back))(
     int lstm, int leaf, fnn_int cnt, fnn_int H, fnn_int SI, const int32_t *restrict ord,
-    const int32_t *restrict kid, real_t *restrict Z, const real_t *restrict Hs,
-    const real_t *restrict C, const real_t *restrict dH, real_t *restrict dC,
-    real_t *restrict Zb)
+    const int32_t *restrict kid, real_t *restrict Z, const real_t *restrict Mk,
+    const real_t *restrict C, real_t *restrict dH, real_t *restrict dC, real_t *restrict Zb)
 {
     for (fnn_int r = 0; r < cnt; ++r) {
         const fnn_int q = ord[r];
         real_t *z = Z + q * SI, *dz = Zb + r * SI;
-        const real_t *dh = dH + q * H, *hs = Hs + q * H;
-        if (!lstm) {
+        real_t *dh = dH + q * H;
+        if (Mk) {
+            /* d loss / d h before the dropout */
+            const real_t *mk = Mk + q * H;
             #pragma omp simd
-            for (fnn_int j = 0; j < H; ++j) z[j] = dz[j] = dh[j] * ((real_t)1 - hs[j] * hs[j]);
+            for (fnn_int j = 0; j < H; ++j) dh[j] *= mk[j];
+        }
+        if (!lstm) {
+            /* z holds h = tanh(pre-activation) (Hs may hold it dropped) */
+            #pragma omp simd
+            for (fnn_int j = 0; j < H; ++j) z[j] = dz[j] = dh[j] * ((real_t)1 - z[j] * z[j]);
             continue;
         }
         const real_t *cs = C + q * H, *dc = dC + q * H;
@@ -435,9 +451,9 @@ static FNN_ALWAYS_INLINE void FNN_SIMD_BODY(FNN_SFX(fnn_tree_cells_back))(
 FNN_SIMD_DISPATCH(void, FNN_SFX(fnn_tree_cells_back),
                   (int lstm, int leaf, fnn_int cnt, fnn_int H, fnn_int SI,
                    const int32_t *restrict ord, const int32_t *restrict kid,
-                   real_t *restrict Z, const real_t *restrict Hs, const real_t *restrict C,
-                   const real_t *restrict dH, real_t *restrict dC, real_t *restrict Zb),
-                  (lstm, leaf, cnt, H, SI, ord, kid, Z, Hs, C, dH, dC, Zb))
+                   real_t *restrict Z, const real_t *restrict Mk, const real_t *restrict C,
+                   real_t *restrict dH, real_t *restrict dC, real_t *restrict Zb),
+                  (lstm, leaf, cnt, H, SI, ord, kid, Z, Mk, C, dH, dC, Zb))
 
 /* each of a level's internal nodes' children's slots, into kid */
 static void FNN_SFX(fnn_tree_kids)(const real_t *in, fnn_int s, fnn_int N, const int32_t *ord,
@@ -448,6 +464,29 @@ static void FNN_SFX(fnn_tree_kids)(const real_t *in, fnn_int s, fnn_int N, const
         const real_t *row = in + (s + i) * 3 * N + 3 * (q % N);
         kid[2 * r] = (int32_t)(i * N + FNN_TREE_AT(row, 0));
         kid[2 * r + 1] = (int32_t)(i * N + FNN_TREE_AT(row, 1));
+    }
+}
+
+/* Dropout of the states of a level's nodes (inverted: kept with probability
+ * 1 - rate, scaled by 1 / (1 - rate)): parents and the output read the
+ * dropped h; the mask, a counter-based hash of (seed, the node's element in
+ * the batch), is kept for backward. Samples from s (their slots i N + k). */
+static void FNN_SFX(fnn_tree_drop)(double rate, uint64_t seed, fnn_int s, fnn_int N, fnn_int H,
+                                   const int32_t *ord, fnn_int cnt, real_t *Hs, real_t *Mk)
+{
+    const double keep = 1.0 - rate;
+    const real_t scale = (real_t)(1.0 / keep);
+    const uint64_t threshold = (uint64_t)(keep * 9007199254740992.0); /* top 53 bits */
+    for (fnn_int r = 0; r < cnt; ++r) {
+        const fnn_int q = ord[r];
+        const uint64_t first = (uint64_t)((s * N + q) * H);
+        real_t *h = Hs + q * H, *mk = Mk + q * H;
+        for (fnn_int j = 0; j < H; ++j) {
+            const real_t k = (fnn_hash64(seed, first + (uint64_t)j) >> 11) < threshold
+                                 ? scale : (real_t)0;
+            mk[j] = k;
+            h[j] *= k;
+        }
     }
 }
 
@@ -485,6 +524,7 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
         FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, cnt, h ? SI : SL, h ? 2 * H : D, (real_t)1, w->G,
                              KG, h ? Wc : Wx, h ? SI : SL, (real_t)1, w->Zb, SI);
         FNN_SFX(fnn_tree_cells)(lstm, h == 0, cnt, H, SI, ord, w->kid, w->Zb, g.Z, g.Hs, g.C);
+        if (g.Mk) FNN_SFX(fnn_tree_drop)(k->dropout, c->seed, s, N, H, ord, cnt, g.Hs, g.Mk);
     }
     /* the roots: each tree's last node */
     for (fnn_int i = 0; i < n; ++i) {
@@ -515,13 +555,16 @@ static void FNN_SFX(fnn_tree_forward)(const fnn_layer *L, const FNN_SFX(fnn_call
         g.Z += s0 * N * fnn_tree_SI(L);
         g.Hs += s0 * N * H;
         g.C += s0 * N * H;
+        if (g.Mk) g.Mk += s0 * N * H;
         FNN_SFX(fnn_tree_run)(L, c, s0, s1 - s0, g, &w);
         return;
     }
     const fnn_int R = fnn_tree_chunk(L, fnn_tree_rows(c->m, c->nt));
     for (fnn_int s = s0; s < s1; s += R) {
         const fnn_int n = fnn_min_i(R, s1 - s);
-        FNN_SFX(fnn_tree_run)(L, c, s, n, FNN_SFX(fnn_tree_regions_of)(L, w.chunk, n), &w);
+        FNN_SFX(fnn_tree_regions) g = FNN_SFX(fnn_tree_regions_of)(L, w.chunk, n);
+        g.Mk = NULL; /* no dropout at predict */
+        FNN_SFX(fnn_tree_run)(L, c, s, n, g, &w);
     }
 }
 
@@ -575,6 +618,7 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
         g.Z += s0 * N * SI;
         g.Hs += s0 * N * H;
         g.C += s0 * N * H;
+        if (g.Mk) g.Mk += s0 * N * H;
         const fnn_int n = s1 - s0;
         /* the level order again (forward's was overwritten by the span's parses) */
         const int levels = FNN_SFX(fnn_tree_order)(L, in, s0, n, &w);
@@ -590,7 +634,7 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
             const int32_t *ord = w.ord + w.lev[h];
             const fnn_int cnt = w.lev[h + 1] - w.lev[h];
             if (h) FNN_SFX(fnn_tree_kids)(in, s0, N, ord, cnt, w.kid);
-            FNN_SFX(fnn_tree_cells_back)(lstm, h == 0, cnt, H, SI, ord, w.kid, g.Z, g.Hs, g.C,
+            FNN_SFX(fnn_tree_cells_back)(lstm, h == 0, cnt, H, SI, ord, w.kid, g.Z, g.Mk, g.C,
                                          w.dH, w.dC, w.Zb);
             if (h == 0) break; /* the leaves' d x: after the barrier, by GEMM */
             /* the children's d h: [dh_l, dh_r] = dz Wc^T, added to their slots */

@@ -87,11 +87,11 @@ def test_forward_matches_recursive_numpy(cell, n_threads):
                                atol=1e-15)
 
 
-def _grad_errors(cell, trees, seed=0):
+def _grad_errors(cell, trees, seed=0, dropout=0.0):
     rng = np.random.RandomState(seed)
     V = 5
     X = to_array(check_trees(trees))
-    specs = [TreeEncoder(V, 3, 2, cell=cell), Dense(3)]
+    specs = [TreeEncoder(V, 3, 2, cell=cell, dropout=dropout), Dense(3)]
     net = Network(specs, X.shape[1:], "multinomial")
     p = rng.normal(scale=0.5, size=net.n_params)
     y = rng.randint(0, 3, len(trees)).astype(float)
@@ -142,3 +142,39 @@ def test_gradients_do_not_depend_on_the_team(cell):
     # there, and BLAS may pick another kernel for another size
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-13)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_gradients_with_dropout_on_node_states(cell):
+    # the mask is fixed by the seed: the checked loss is a smooth function
+    rng = np.random.RandomState(5)
+    trees = [random_tree(rng, 4, 5, full=True), comb(5, 5), 3]
+    errors = _grad_errors(cell, trees, seed=5, dropout=0.3)
+    assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_dropout_trains_only_and_does_not_depend_on_the_team(cell):
+    rng = np.random.RandomState(2)
+    trees, _ = make_tree_expressions(40, max_depth=4, n_tokens=5, random_state=1)
+    X = to_array(check_trees(trees))
+    plain = [TreeEncoder(5, 64, 32, cell=cell), Dense(3)]
+    dropped = [TreeEncoder(5, 64, 32, cell=cell, dropout=0.5), Dense(3)]
+    net = Network(dropped, X.shape[1:], "multinomial")
+    p = rng.normal(scale=0.5, size=net.n_params)
+    # predict: no dropout
+    np.testing.assert_allclose(_predict(dropped, X, p), _predict(plain, X, p), rtol=1e-13)
+    y = rng.randint(0, 3, len(trees)).astype(float)
+    Xf = X.reshape(len(X), -1)
+    out = []
+    for nt in (1, 2):
+        g = np.empty_like(p)
+        with blas_single_thread():
+            loss = net.net.loss_grad(Xf, y, None, p, np.zeros(0), g, seed=11, n_threads=nt)[0]
+        out.append((loss, g))
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-11, atol=1e-12)
+    g0 = np.empty_like(p)
+    plain_net = Network(plain, X.shape[1:], "multinomial")
+    with blas_single_thread():
+        loss0 = plain_net.net.loss_grad(Xf, y, None, p, np.zeros(0), g0, seed=11)[0]
+    assert abs(loss0 - out[0][0]) > 1e-3  # training saw dropped states

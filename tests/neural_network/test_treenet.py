@@ -72,6 +72,16 @@ def test_generalises_deeper_than_an_lstm_over_the_leaves():
     assert tree_deep >= 0.9 and tree_deep > seq_deep + 0.3, (tree_deep, seq_deep)
 
 
+def test_dropout_on_node_states_fits_and_is_reproducible(sub_mod):
+    (X, y), (Xt, yt), _ = sub_mod
+    make = lambda: TreeNetClassifier(hidden_size=32, embedding_dim=8, cell="lstm", dropout=0.2,
+                                     batch_size=32, learning_rate_init=3e-3, max_iter=25,
+                                     random_state=0)
+    a, b = _fit(make(), X, y), _fit(make(), X, y)
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+    assert a.score(Xt, yt) >= 0.9
+
+
 def test_nand_and_single_leaves():
     X, y = make_tree_expressions(1500, max_depth=4, n_tokens=2, task="nand", random_state=0)
     clf = _fit(TreeNetClassifier(hidden_size=16, embedding_dim=4, batch_size=32,
@@ -152,6 +162,7 @@ def test_bad_trees_name_the_tree(trees, match):
 def test_bad_parameters_and_predict_tokens():
     X, y = make_tree_expressions(100, max_depth=2, n_tokens=3, random_state=0)
     for kw, match in [({"cell": "gru"}, "cell must be"), ({"hidden_size": 0}, "hidden_size"),
+                      ({"dropout": 1.0}, r"dropout must be a float in \[0, 1\)"),
                       ({"max_nodes": 3}, "tree .* has .* nodes, more than max_nodes=3"),
                       ({"n_tokens": 2}, r"leaf id 2 >= n_tokens \(2\)")]:
         with pytest.raises(ValueError, match=match):

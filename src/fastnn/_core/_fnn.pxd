@@ -182,6 +182,7 @@ cdef extern from "fnn_layer.h" nogil:
     ctypedef struct fnn_tree_cfg:
         int cell
         fnn_int tokens, dim, units
+        double dropout
     ctypedef union fnn_layer_cfg:
         fnn_act_cfg act
         fnn_dropout_cfg dropout

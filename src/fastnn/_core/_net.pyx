@@ -90,6 +90,7 @@ cdef int _set_config(fnn_layer *L, dict d) except -1:
         L.cfg.tree.cell = TREE_CELLS[d["cell"]]
         L.cfg.tree.tokens, L.cfg.tree.dim = d["tokens"], d["dim"]
         L.cfg.tree.units = d["units"]
+        L.cfg.tree.dropout = d.get("dropout", 0.0)
     return 0
 
 

@@ -542,7 +542,8 @@ class TreeEncoder(Layer):
     ``h = tanh([h_l, h_r] Wc + bc)`` (leaves ``tanh(x Wx + bx)``),
     ``cell='lstm'`` is the binary Tree-LSTM of Tai et al. (2015) with a forget
     gate per child (see csrc/fnn_tree_impl.h). Output: the root's state
-    (``units``,).
+    (``units``,). ``dropout``: in training, every node's state is dropped
+    (inverted dropout) before its parent or the output reads it.
 
     Parameters: ``E`` (n_tokens, embedding_dim), ``Wx`` (embedding_dim, G
     units), ``Wc`` (2 units, G' units), ``bx``, ``bc``; G, G' = 1, 1 for
@@ -551,11 +552,12 @@ class TreeEncoder(Layer):
     N(0, 1) (PyTorch's nn.Embedding), the rest U(-1/sqrt(units),
     1/sqrt(units)) (PyTorch's recurrent layers)."""
 
-    def __init__(self, n_tokens, units=64, embedding_dim=32, cell="rnn"):
+    def __init__(self, n_tokens, units=64, embedding_dim=32, cell="rnn", dropout=0.0):
         self.n_tokens = n_tokens
         self.units = units
         self.embedding_dim = embedding_dim
         self.cell = cell
+        self.dropout = dropout
 
     def build(self, in_shape):
         where = "TreeEncoder"
@@ -565,6 +567,9 @@ class TreeEncoder(Layer):
                 raise ValueError(f"{where}: {name} must be a positive integer, got {v!r}")
         if self.cell not in ("rnn", "lstm"):
             raise ValueError(f"{where}: cell must be 'rnn' or 'lstm', got {self.cell!r}")
+        if not isinstance(self.dropout, numbers.Real) or isinstance(self.dropout, bool) or \
+                not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"{where}: dropout must be a float in [0, 1), got {self.dropout!r}")
         if len(in_shape) != 2 or int(in_shape[1]) != 3:
             raise ValueError(f"{where} takes tree tables of shape (max_nodes, 3), got "
                              f"{tuple(in_shape)}")
@@ -579,6 +584,7 @@ class TreeEncoder(Layer):
             for name in ("Wx", "Wc", "bx", "bc"):
                 views[name][...] = rng.uniform(-bound, bound, shapes[name])
 
-        desc = {"kind": "tree", "cell": self.cell, "tokens": V, "dim": D, "units": H}
+        desc = {"kind": "tree", "cell": self.cell, "tokens": V, "dim": D, "units": H,
+                "dropout": float(self.dropout)}
         return Built(desc, (H,), {n: (s, n.startswith(("E", "W"))) for n, s in shapes.items()},
                      init_params=init)

@@ -332,7 +332,8 @@ class BaseNetwork(CallbackSupportMixin):
                     self._publish()
             engine = self._engine
             engine.n_threads = n_threads
-            has_dropout = any(b.desc and b.desc["kind"] == "dropout"
+            has_dropout = any(b.desc and (b.desc["kind"] == "dropout" or
+                                          b.desc.get("dropout", 0.0) > 0.0)
                               for b in self.network_.built)
             if not resume:
                 engine.seed = int(self._random_state.randint(np.iinfo(np.int32).max)) \

@@ -62,6 +62,9 @@ class _TreeNet(WeightsMixin):
         _positive_int("max_nodes", self.max_nodes, allow_none=True)
         if self.cell not in ("rnn", "lstm"):
             raise ValueError(f"cell must be 'rnn' or 'lstm', got {self.cell!r}")
+        if not isinstance(self.dropout, numbers.Real) or isinstance(self.dropout, bool) or \
+                not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be a float in [0, 1), got {self.dropout!r}")
 
     def _tree_array(self, X, reset):
         """The trees of X as the encoder's (n, max_nodes, 3) node tables;
@@ -109,7 +112,7 @@ class _TreeNet(WeightsMixin):
     def _hidden_specs(self, in_shape):
         head = [] if self.head is None else check_layers("head", self.head)
         return [TreeEncoder(self.n_tokens_, self.hidden_size, self.embedding_dim,
-                            cell=self.cell)] + head
+                            cell=self.cell, dropout=self.dropout)] + head
 
     def _raw(self, X):
         """Eval-mode outputs; trees larger than the fitted table run through
@@ -143,7 +146,8 @@ _DOC = """
     ``n_tokens`` (None: the largest leaf id in the first fit's X plus one),
     ``embedding_dim``, ``hidden_size``, ``cell`` ('rnn': h = tanh([h_l, h_r]
     Wc + bc), Socher's composition; 'lstm': the binary Tree-LSTM of Tai et
-    al. 2015, a forget gate per child), ``head`` (fastnn.layers on the root
+    al. 2015, a forget gate per child), ``dropout`` (on every node's state in
+    training, before its parent reads it), ``head`` (fastnn.layers on the root
     state, before the output layer), ``max_nodes`` (the node table the
     network trains on; None: the largest training or validation tree;
     predict takes larger trees). The rest is MLPClassifier/MLPRegressor's
@@ -159,10 +163,10 @@ class TreeNetClassifier(ClassifierMixin, _TreeNet, ClassifierMixinNetwork, BaseE
     _is_classifier = True
 
     def __init__(self, n_tokens=None, *, embedding_dim=32, hidden_size=64, cell="rnn",
-                 head=None, max_nodes=None, solver="adam", alpha=0.0001, batch_size="auto",
-                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 dropout=0.0, head=None, max_nodes=None, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
+                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
+                 verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, class_weight=None,
                  clip_norm=None, n_threads=None, dtype=None, callbacks=None):
@@ -175,11 +179,11 @@ class TreeNetRegressor(RegressorMixin, _TreeNet, RegressorMixinNetwork, BaseEsti
     _is_classifier = False
 
     def __init__(self, n_tokens=None, *, embedding_dim=32, hidden_size=64, cell="rnn",
-                 head=None, max_nodes=None, loss="squared_error", solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
-                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4,
-                 verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, clip_norm=None,
-                 n_threads=None, dtype=None, callbacks=None):
+                 dropout=0.0, head=None, max_nodes=None, loss="squared_error", solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 clip_norm=None, n_threads=None, dtype=None, callbacks=None):
         store_init_params(self, locals())
