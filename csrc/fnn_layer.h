@@ -147,6 +147,10 @@ typedef struct {
     fnn_int b_off, n_b;       /* other parameters */
     fnn_int s_off, n_s;       /* running statistics in the stats buffer */
     int frozen;               /* parameters neither get gradients nor move */
+    /* sparse rows: the first sp_rows x sp_width parameters at b_off are rows
+     * (an embedding) that the first-order optimizers move only in a batch
+     * whose gradient row is not all zero (0: none) */
+    fnn_int sp_rows, sp_width;
     fnn_layer_cfg cfg;        /* the kind's own settings */
 } fnn_layer;
 

@@ -64,6 +64,9 @@ static int fnn_layer_check(const fnn_layer *L, const fnn_net *net)
     if (L->n_w && (L->w_off < 0 || L->w_off + L->n_w > net->n_params)) return 0;
     if (L->n_b && (L->b_off < 0 || L->b_off + L->n_b > net->n_params)) return 0;
     if (L->n_s && (L->s_off < 0 || L->s_off + L->n_s > net->n_stats)) return 0;
+    if (L->sp_rows < 0 || L->sp_width < 0 || (L->sp_rows > 0) != (L->sp_width > 0) ||
+        L->sp_rows * L->sp_width > L->n_b)
+        return 0;
     return fnn_layer_ops_of(L)->check(L);
 }
 

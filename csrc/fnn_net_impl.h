@@ -297,6 +297,42 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
     return FNN_OK;
 }
 
+/* The update of [lo, hi) of the trainable parameters (fnn_optim_range, the
+ * gradient cleared), except that the layers' sparse rows (fnn_layer.sp_rows)
+ * whose gradient row is all zero do not move (no leaf of the batch used that
+ * embedding row: lazy updates, as TensorFlow's LazyAdam). A row belongs to
+ * the range its first entry is in. Adds the decayed entries' ||W||^2 to *ssq. */
+static void FNN_SFX(fnn_net_update)(const fnn_net *net, const fnn_optim *opt, fnn_int lo,
+                                    fnn_int hi, double l2, double lr, int64_t t, real_t *params,
+                                    real_t *grad, real_t *state, double *ssq)
+{
+    const fnn_int n = net->n_train, nd = net->n_decay;
+    fnn_int at = lo;
+    for (int l = 0; l < net->n_layers && at < hi; ++l) {
+        const fnn_layer *L = &net->layers[l];
+        if (!L->sp_rows || L->frozen) continue;
+        const fnn_int a = L->b_off, W = L->sp_width, b = a + L->sp_rows * W;
+        if (b <= at || a >= hi) continue;
+        if (at < a) {
+            FNN_SFX(fnn_optim_range)(opt, at, a, n, nd, l2, lr, t, params, grad, state, ssq, 1);
+            at = a;
+        }
+        /* the rows starting in [at, hi) (one starting before belongs to the range before) */
+        const fnn_int r1 = fnn_min_i(L->sp_rows, (hi - a + W - 1) / W);
+        for (fnn_int r = (at - a + W - 1) / W; r < r1; ++r) {
+            const real_t *g = grad + a + r * W;
+            fnn_int j = 0;
+            while (j < W && g[j] == (real_t)0) ++j;
+            if (j < W)
+                FNN_SFX(fnn_optim_range)(opt, a + r * W, a + (r + 1) * W, n, nd, l2, lr, t,
+                                         params, grad, state, ssq, 1);
+        }
+        at = fnn_max_i(at, fnn_min_i(b, a + r1 * W));
+    }
+    if (at < hi)
+        FNN_SFX(fnn_optim_range)(opt, at, hi, n, nd, l2, lr, t, params, grad, state, ssq, 1);
+}
+
 int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *data,
                            const FNN_SFX(fnn_epoch_bufs) *bufs, fnn_epoch_step *step,
                            double *loss_out, void *work, size_t work_size,
@@ -386,8 +422,8 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
                     const real_t k = (real_t)coef;
                     for (fnn_int i = c0; i < c1; ++i) grad[i] *= k;
                 }
-                FNN_SFX(fnn_optim_range)(opt, c0, c1, net->n_train, net->n_decay, alpha / Sb, lr,
-                                         t0 + steps + 1, params, grad, state, &part, 1);
+                FNN_SFX(fnn_net_update)(net, opt, c0, c1, alpha / Sb, lr, t0 + steps + 1, params,
+                                        grad, state, &part);
                 ws.ssq[c] = part;
             }
             FNN_BARRIER();

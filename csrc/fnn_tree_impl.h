@@ -19,9 +19,10 @@
  *         internal: i, f_l, f_r, o, u from [h_l, h_r] Wc + bc (5 H):
  *         c = i u + f_l c_l + f_r c_r, h = o tanh(c)
  *         (i, f, o sigmoid; u tanh)
- * Parameters: W = [E (V x D) | Wx (D x SL) | Wc (2 H x SI)] (decayed: L2
- * applies to the embeddings too), b = [bx (SL) | bc (SI)]; SL = SI = H for
- * rnn, 3 H and 5 H for lstm.
+ * Parameters: W = [Wx (D x SL) | Wc (2 H x SI)] (decayed), b = [E (V x D) |
+ * bx (SL) | bc (SI)]; SL = SI = H for rnn, 3 H and 5 H for lstm. The
+ * embedding E is the layer's sparse rows (fnn_layer.sp_rows = V, sp_width =
+ * D): a row moves only in a batch with a leaf of its token, and no L2.
  *
  * Team-parallel by samples (runs of trees with about equal node counts),
  * level-batched: a thread orders its trees' nodes by height (leaves 0, a
@@ -76,8 +77,9 @@ static int fnn_tree_check(const fnn_layer *L)
         !(k->dropout < 1.0))
         return 0;
     const fnn_int V = k->tokens, D = k->dim, H = k->units;
-    return L->n_w == V * D + D * fnn_tree_SL(L) + 2 * H * fnn_tree_SI(L) &&
-           L->n_b == fnn_tree_SL(L) + fnn_tree_SI(L) && L->n_s == 0;
+    return L->n_w == D * fnn_tree_SL(L) + 2 * H * fnn_tree_SI(L) &&
+           L->n_b == V * D + fnn_tree_SL(L) + fnn_tree_SI(L) && L->n_s == 0 &&
+           L->sp_rows == V && L->sp_width == D;
 }
 
 /* training keeps the dropout mask of the node states too */
@@ -499,8 +501,8 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
     const int lstm = fnn_tree_lstm(L);
     const fnn_int N = fnn_tree_nodes(L), V = k->tokens, D = k->dim, H = k->units;
     const fnn_int SL = fnn_tree_SL(L), SI = fnn_tree_SI(L), KG = fnn_tree_KG(L);
-    const real_t *E = c->params + L->w_off, *Wx = E + V * D, *Wc = Wx + D * SL;
-    const real_t *bx = c->params + L->b_off, *bc = bx + SL;
+    const real_t *Wx = c->params + L->w_off, *Wc = Wx + D * SL;
+    const real_t *E = c->params + L->b_off, *bx = E + V * D, *bc = bx + SL;
     const real_t *in = c->in;
     const size_t hb = sizeof(real_t) * (size_t)H;
     const int levels = FNN_SFX(fnn_tree_order)(L, in, s, n, w);
@@ -601,7 +603,8 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     const int lstm = fnn_tree_lstm(L);
     const fnn_int N = fnn_tree_nodes(L), V = k->tokens, D = k->dim, H = k->units;
     const fnn_int SL = fnn_tree_SL(L), SI = fnn_tree_SI(L), KG = fnn_tree_KG(L);
-    const real_t *E = c->params + L->w_off, *Wx = E + V * D, *Wc = Wx + D * SL;
+    const real_t *Wx = c->params + L->w_off, *Wc = Wx + D * SL;
+    const real_t *E = c->params + L->b_off;
     const real_t *in = c->in;
     const fnn_int m = c->m;
     const int nt = c->nt;
@@ -675,8 +678,8 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
     }
     FNN_BARRIER(); /* every thread's compacted rows are in */
     if (L->frozen) return;
-    real_t *gE = c->grad + L->w_off, *gWx = gE + V * D, *gWc = gWx + D * SL;
-    real_t *gbx = c->grad + L->b_off, *gbc = gbx + SL;
+    real_t *gWx = c->grad + L->w_off, *gWc = gWx + D * SL;
+    real_t *gE = c->grad + L->b_off, *gbx = gE + V * D, *gbc = gbx + SL;
     fnn_int c0, c1;
     fnn_span(SI, 16, c->tid, nt, &c0, &c1);
     if (c0 < c1) {

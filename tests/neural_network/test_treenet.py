@@ -180,3 +180,20 @@ def test_to_onnx_says_trees_cannot_be_exported():
     est = _fit(TreeNetClassifier(hidden_size=4, embedding_dim=2, max_iter=1), X, y)
     with pytest.raises(ValueError, match="TreeNetClassifier reads trees"):
         fastnn.to_onnx(est)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_embedding_rows_move_only_when_used(solver):
+    """Lazy sparse updates: an embedding row a batch does not use keeps its
+    value, though Adam's moments or SGD's momentum from an earlier batch that
+    used it would move it in a dense update; the embeddings get no L2."""
+    X, y = make_tree_expressions(300, max_depth=3, n_tokens=3, random_state=0)
+    est = TreeNetClassifier(n_tokens=5, max_nodes=15, hidden_size=8, embedding_dim=4,
+                            solver=solver, alpha=1.0, batch_size=16, learning_rate_init=0.01, random_state=0)
+    est.partial_fit([(3, 0), (1, 3)] * 8, [0, 1] * 8, classes=[0, 1, 2])  # uses token 3
+    E0 = est.get_weights()[0]["E"]
+    for _ in range(3):
+        est.partial_fit(X, y)  # tokens 0-2 only
+    E1 = est.get_weights()[0]["E"]
+    np.testing.assert_array_equal(E1[3:], E0[3:])  # 3: momentum waits; 4: never used
+    assert np.all(np.abs(E1[:3] - E0[:3]).max(axis=1) > 0)

@@ -203,6 +203,7 @@ cdef extern from "fnn_layer.h" nogil:
         fnn_int b_off, n_b
         fnn_int s_off, n_s
         int frozen
+        fnn_int sp_rows, sp_width
         fnn_layer_cfg cfg
 
 cdef extern from "fnn_net.h" nogil:

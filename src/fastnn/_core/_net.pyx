@@ -161,6 +161,7 @@ cdef class Net:
             L.b_off, L.n_b = d.get("b_off", 0), d.get("n_b", 0)
             L.s_off, L.n_s = d.get("s_off", 0), d.get("n_s", 0)
             L.frozen = bool(d.get("frozen", False))
+            L.sp_rows, L.sp_width = d.get("sparse_rows", 0), d.get("sparse_width", 0)
         self.c.n_layers = len(layers)
         self.c.layers = self.layers
         self.c.loss = loss

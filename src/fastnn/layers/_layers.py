@@ -545,12 +545,14 @@ class TreeEncoder(Layer):
     (``units``,). ``dropout``: in training, every node's state is dropped
     (inverted dropout) before its parent or the output reads it.
 
-    Parameters: ``E`` (n_tokens, embedding_dim), ``Wx`` (embedding_dim, G
-    units), ``Wc`` (2 units, G' units), ``bx``, ``bc``; G, G' = 1, 1 for
-    'rnn' and 3 (i, o, u), 5 (i, f_l, f_r, o, u) for 'lstm'. ``E``, ``Wx``,
-    ``Wc`` are decayed (L2 applies to the embeddings too). Init: ``E``
-    N(0, 1) (PyTorch's nn.Embedding), the rest U(-1/sqrt(units),
-    1/sqrt(units)) (PyTorch's recurrent layers)."""
+    Parameters: ``Wx`` (embedding_dim, G units), ``Wc`` (2 units, G' units),
+    ``E`` (n_tokens, embedding_dim), ``bx``, ``bc``; G, G' = 1, 1 for 'rnn'
+    and 3 (i, o, u), 5 (i, f_l, f_r, o, u) for 'lstm'. ``Wx`` and ``Wc`` are
+    decayed (L2). The embeddings are not, and update sparsely: the
+    first-order solvers move an embedding row only in a batch with a leaf of
+    its token (as TensorFlow's LazyAdam; momentum and Adam's moments of the
+    other rows wait too). Init: ``E`` N(0, 1) (PyTorch's nn.Embedding), the
+    rest U(-1/sqrt(units), 1/sqrt(units)) (PyTorch's recurrent layers)."""
 
     def __init__(self, n_tokens, units=64, embedding_dim=32, cell="rnn", dropout=0.0):
         self.n_tokens = n_tokens
@@ -575,7 +577,9 @@ class TreeEncoder(Layer):
                              f"{tuple(in_shape)}")
         V, D, H = int(self.n_tokens), int(self.embedding_dim), int(self.units)
         gl, gi = (3, 5) if self.cell == "lstm" else (1, 1)
-        shapes = {"E": (V, D), "Wx": (D, gl * H), "Wc": (2 * H, gi * H), "bx": (gl * H,),
+        # the decayed tensors, then the others with the embedding first (the
+        # engine's sparse rows: a row moves only in a batch that uses it)
+        shapes = {"Wx": (D, gl * H), "Wc": (2 * H, gi * H), "E": (V, D), "bx": (gl * H,),
                   "bc": (gi * H,)}
         bound = 1.0 / np.sqrt(H)
 
@@ -585,6 +589,6 @@ class TreeEncoder(Layer):
                 views[name][...] = rng.uniform(-bound, bound, shapes[name])
 
         desc = {"kind": "tree", "cell": self.cell, "tokens": V, "dim": D, "units": H,
-                "dropout": float(self.dropout)}
-        return Built(desc, (H,), {n: (s, n.startswith(("E", "W"))) for n, s in shapes.items()},
+                "dropout": float(self.dropout), "sparse_rows": V, "sparse_width": D}
+        return Built(desc, (H,), {n: (s, n.startswith("W")) for n, s in shapes.items()},
                      init_params=init)
