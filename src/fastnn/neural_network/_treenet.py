@@ -35,7 +35,6 @@ def _positive_int(name, value, allow_none=False):
 
 
 class _TreeNet(WeightsMixin):
-    _allow_nd = True
 
     def fit(self, X, y, sample_weight=None, validation_data=None, resume_from=None):
         # the network's node table must hold the validation trees too
