@@ -178,3 +178,47 @@ def test_dropout_trains_only_and_does_not_depend_on_the_team(cell):
     with blas_single_thread():
         loss0 = plain_net.net.loss_grad(Xf, y, None, p, np.zeros(0), g0, seed=11)[0]
     assert abs(loss0 - out[0][0]) > 1e-3  # training saw dropped states
+
+
+def _bad(A, i, how):
+    B = A.copy()
+    if how == "fraction":
+        B[i, 0, 2] = 0.5
+    elif how == "token":
+        B[i, 0, 2] = 7
+    elif how == "child later":
+        k = int(np.argmax(B[i, :, 0] >= 0))
+        B[i, k, 0] = k
+    elif how == "empty":
+        B[i] = -1
+    elif how == "after padding":
+        B[i, -1] = [-1, -1, 1]
+    elif how == "two parents":
+        k = int(np.argmax(B[i, :, 0] >= 0))
+        B[i, k, 1] = B[i, k, 0]
+    elif how == "one child":
+        k = int(np.argmax(B[i, :, 0] >= 0))
+        B[i, k, 1] = -1
+    return B
+
+
+@pytest.mark.parametrize("how, match", [
+    ("fraction", "tree 3: table entries must be integers"),
+    ("token", r"tree 3: leaf id 7 >= n_tokens \(3\)"),
+    ("child later", "tree 3: row .* is neither a leaf"),
+    ("one child", "tree 3: row .* is neither a leaf"),
+    ("empty", "tree 3 is empty"),
+    ("after padding", "tree 3: a node after padding"),
+    ("two parents", "tree 3: node .* has 2 parents"),
+])
+def test_neural_net_over_tree_tables_names_the_bad_tree(how, match):
+    from fastnn import NeuralNetClassifier
+
+    trees, y = make_tree_expressions(20, max_depth=3, min_depth=2, n_tokens=3, random_state=0)
+    A = to_array(check_trees(trees), max_nodes=20)  # depth 3: at most 15 nodes, then padding
+    est = NeuralNetClassifier([TreeEncoder(3, 4, 2)], max_iter=1)
+    with pytest.raises(ValueError, match=match):
+        est.fit(_bad(A, 3, how), y)
+    est.fit(A, y)
+    with pytest.raises(ValueError, match=match):
+        est.predict(_bad(A, 3, how))

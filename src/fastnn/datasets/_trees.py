@@ -211,6 +211,57 @@ def to_array(tables, max_nodes=None, dtype=np.float64):
     return out
 
 
+def check_tree_array(X, n_tokens):
+    """A ValueError naming the first bad tree of ``X`` (n, max_nodes, 3), the
+    tree layer's input as ``to_array`` writes it: rows (-1, -1, token) for
+    leaves, (left, right, -1) for internal nodes whose children come earlier,
+    (-1, -1, -1) padding after the tree, every node but the last one the
+    child of exactly one node."""
+    X = np.asarray(X)
+    if X.ndim != 3 or X.shape[2] != 3:
+        raise ValueError(f"tree tables must have shape (n_trees, max_nodes, 3), got {X.shape}")
+    n, N, _ = X.shape
+
+    def first(bad):
+        return int(np.argmax(np.any(bad.reshape(n, -1), axis=1)))
+
+    whole = X == np.round(X)
+    if not np.all(whole):
+        raise ValueError(f"tree {first(~whole)}: table entries must be integers")
+    left, right, tok = X[..., 0], X[..., 1], X[..., 2]
+    pad = (left == -1) & (right == -1) & (tok == -1)
+    leaf = (left == -1) & (right == -1) & (tok >= 0)
+    row = np.arange(N)
+    inner = (left >= 0) & (right >= 0) & (tok == -1) & (left < row) & (right < row)
+    bad = ~(pad | leaf | inner)
+    if np.any(bad):
+        i = first(bad)
+        k = int(np.argmax(bad[i]))
+        raise ValueError(f"tree {i}: row {k} {X[i, k].tolist()} is neither a leaf (-1, -1, "
+                         "token), an internal node (left, right, -1) with children at earlier "
+                         "rows, nor padding (-1, -1, -1)")
+    if np.any(leaf & (tok >= n_tokens)):
+        i = first(leaf & (tok >= n_tokens))
+        raise ValueError(f"tree {i}: leaf id {int(tok[i][leaf[i]].max())} >= n_tokens "
+                         f"({n_tokens})")
+    if np.any(pad[:, 0]):
+        raise ValueError(f"tree {first(pad[:, :1])} is empty")
+    if N > 1 and np.any(pad[:, :-1] & ~pad[:, 1:]):
+        raise ValueError(f"tree {first(pad[:, :-1] & ~pad[:, 1:])}: a node after padding")
+    # parents: every node but the root (the last) exactly one
+    size = (~pad).sum(axis=1)
+    parents = np.zeros((n, N), dtype=np.int64)
+    ti, ki = np.nonzero(inner)
+    np.add.at(parents, (ti, left[ti, ki].astype(np.int64)), 1)
+    np.add.at(parents, (ti, right[ti, ki].astype(np.int64)), 1)
+    want = (row < (size - 1)[:, None]).astype(np.int64)
+    if np.any(parents != want):
+        i = first(parents != want)
+        k = int(np.argmax(parents[i] != want[i]))
+        raise ValueError(f"tree {i}: node {k} has {int(parents[i, k])} parents (every node but "
+                         "the root, the last, has one)")
+
+
 def to_nested(table):
     """A TreeTable back to nested pairs."""
     L = len(table.leaves)

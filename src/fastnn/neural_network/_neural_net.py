@@ -14,7 +14,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from fastnn.layers import Dense, Layer
+from fastnn.datasets._trees import check_tree_array
+from fastnn.layers import Dense, Layer, TreeEncoder
 from fastnn.neural_network._base import (
     ClassifierMixinNetwork, RegressorMixinNetwork, store_init_params,
 )
@@ -85,6 +86,23 @@ class WeightsMixin:
 
 
 class _NeuralNetLayers(InputShapeMixin, WeightsMixin):
+
+    # a TreeEncoder first: X holds tree tables, checked whole (the kernel only
+    # stays in bounds on bad ones)
+    def _check_X(self, X, reset):
+        return self._check_tables(super()._check_X(X, reset))
+
+    def _check_X_y(self, X, y, reset):
+        X, y = super()._check_X_y(X, y, reset)
+        return self._check_tables(X), y
+
+    def _check_tables(self, X):
+        layers = self.layers
+        first = layers[0] if isinstance(layers, (list, tuple)) and layers else None
+        if isinstance(first, TreeEncoder) and isinstance(first.n_tokens, numbers.Integral):
+            shape = X.shape[1:] if self.input_shape is None else self._in_shape(X)
+            check_tree_array(X.reshape((len(X),) + tuple(shape)), first.n_tokens)
+        return X
 
     def _hidden_specs(self, in_shape):
         return [Dense(100, "relu")] if self.layers is None else \
