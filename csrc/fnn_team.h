@@ -68,11 +68,11 @@ typedef struct {
  * Quiet, nearly every wait ends within the long spin, and no thread sleeps:
  * a sleep and wake-up costs ~80 us on a virtual machine whose idle vCPU the
  * host has let go (a 40 ms tree-network epoch took 70 ms after 0.5 s idle
- * with a fixed 1000-pause spin, 40 with 5000; the 784-256-128-10 MLP epoch
- * 7% less at b32 and b256). Beside a busy process the partner is often
+ * with a fixed 1000-pause spin, 40 ms adapted; the 784-256-128-10 MLP epoch
+ * 5-6% less at b32 and b256). Beside a busy process the partner is often
  * descheduled, most spins fail and the spin falls to the short one, which
- * leaves the core to it (a fixed 5000-pause spin made the b32 epoch 3.0x
- * slower beside a busy process, against 1.7x with 1000). */
+ * leaves the core to it (beside a busy process the b32 epoch slows 1.6x;
+ * 1.7x with a fixed 1000-pause spin, 3.0x with a fixed 5000). */
 #define FNN_TEAM_SPIN_MIN 500
 #define FNN_TEAM_SPIN_MAX 6000
 static _Thread_local int fnn_team_spin = FNN_TEAM_SPIN_MAX;
