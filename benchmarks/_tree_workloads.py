@@ -21,24 +21,18 @@ def mean_nodes(trees):
     return float(np.mean([t.n_nodes for t in check_trees(trees)]))
 
 
-def fastnn_tree_epoch(trees, y, cell, H, D, batch, checked=True):
-    """One epoch of TreeNetClassifier (float32, warm-started) per call; with
-    ``checked`` the trees are handed over as check_trees' tables (converted
-    once, as a user keeping them would), else as nested pairs each call."""
+def fastnn_tree_epoch(trees, y, cell, H, D, batch):
+    """One epoch of TreeNetClassifier (float32, warm-started) per call, the
+    trees handed over as check_trees' tables (converted once, as a user
+    keeping them would)."""
     from fastnn import TreeNetClassifier
 
-    X = check_trees(trees) if checked else trees
+    from _nn_workloads import _fastnn_warm_epoch
+
     est = TreeNetClassifier(hidden_size=H, embedding_dim=D, cell=cell, batch_size=batch,
                             max_iter=1, warm_start=True, random_state=0, dtype="float32",
                             tol=0.0)
-
-    def epoch():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est.fit(X, y)
-        return est
-
-    return epoch
+    return _fastnn_warm_epoch(est, check_trees(trees), y)
 
 
 class _Cells:

@@ -160,6 +160,15 @@ static fnn_int fnn_tree_scratch(const fnn_layer *L, fnn_int batch, int training,
            (training ? fnn_tree_batch_part(L, batch) : 0);
 }
 
+/* a tree's root: its last node (heights ht of its N slots, -1 past the
+ * tree, which is a prefix); -1 for an empty tree */
+static inline fnn_int fnn_tree_root(const int32_t *ht, fnn_int N)
+{
+    fnn_int k = 0;
+    while (k < N && ht[k] >= 0) ++k;
+    return k - 1;
+}
+
 /* a thread's samples and the batch's counts (see fnn_tree_span) */
 typedef struct {
     fnn_int s0, s1, leaf_before, int_before, n_leaf, n_int;
@@ -530,9 +539,7 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
     }
     /* the roots: each tree's last node */
     for (fnn_int i = 0; i < n; ++i) {
-        fnn_int last = -1;
-        for (fnn_int kk = N - 1; kk >= 0; --kk)
-            if (w->ht[i * N + kk] >= 0) { last = kk; break; }
+        const fnn_int last = fnn_tree_root(w->ht + i * N, N);
         real_t *o = c->out + (s + i) * H;
         if (last < 0)
             memset(o, 0, hb);
@@ -628,9 +635,7 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
         memset(w.dH, 0, sizeof(real_t) * (size_t)(n * N * H));
         if (lstm) memset(w.dC, 0, sizeof(real_t) * (size_t)(n * N * H));
         for (fnn_int i = 0; i < n; ++i) {
-            fnn_int last = -1;
-            for (fnn_int kk = N - 1; kk >= 0; --kk)
-                if (w.ht[i * N + kk] >= 0) { last = kk; break; }
+            const fnn_int last = fnn_tree_root(w.ht + i * N, N);
             if (last >= 0) memcpy(w.dH + (i * N + last) * H, c->d + (s0 + i) * H, hb);
         }
         for (int h = levels - 1; h >= 0; --h) {

@@ -118,6 +118,18 @@ def test_gradients_unbalanced_and_single_leaves(cell):
     assert max(errors.values()) < 1e-6, errors
 
 
+def _by_team(net, X, y, p, seed=0, teams=(1, 2)):
+    """(loss, gradient) of one training batch of all of X, per team size."""
+    out = []
+    for nt in teams:
+        g = np.empty_like(p)
+        with blas_single_thread():
+            loss = net.net.loss_grad(X.reshape(len(X), -1), y, None, p, np.zeros(0), g,
+                                     seed=seed, n_threads=nt)[0]
+        out.append((loss, g))
+    return out
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_gradients_do_not_depend_on_the_team(cell):
     """Two threads give one thread's gradients (the weight gradients are
@@ -131,13 +143,7 @@ def test_gradients_do_not_depend_on_the_team(cell):
     assert net.net.team_size(len(X), 2) == 2
     p = rng.normal(scale=0.5, size=net.n_params)
     y = rng.randint(0, 3, len(trees)).astype(float)
-    Xf = X.reshape(len(X), -1)
-    grads = []
-    for nt in (1, 2):
-        g = np.empty_like(p)
-        with blas_single_thread():
-            loss = net.net.loss_grad(Xf, y, None, p, np.zeros(0), g, n_threads=nt)[0]
-        grads.append((loss, g))
+    grads = _by_team(net, X, y, p)
     # to rounding: a level's GEMM has as many rows as the thread has nodes
     # there, and BLAS may pick another kernel for another size
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-13)
@@ -165,18 +171,10 @@ def test_dropout_trains_only_and_does_not_depend_on_the_team(cell):
     # predict: no dropout
     np.testing.assert_allclose(_predict(dropped, X, p), _predict(plain, X, p), rtol=1e-13)
     y = rng.randint(0, 3, len(trees)).astype(float)
-    Xf = X.reshape(len(X), -1)
-    out = []
-    for nt in (1, 2):
-        g = np.empty_like(p)
-        with blas_single_thread():
-            loss = net.net.loss_grad(Xf, y, None, p, np.zeros(0), g, seed=11, n_threads=nt)[0]
-        out.append((loss, g))
+    out = _by_team(net, X, y, p, seed=11)
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-11, atol=1e-12)
-    g0 = np.empty_like(p)
     plain_net = Network(plain, X.shape[1:], "multinomial")
-    with blas_single_thread():
-        loss0 = plain_net.net.loss_grad(Xf, y, None, p, np.zeros(0), g0, seed=11)[0]
+    loss0 = _by_team(plain_net, X, y, p, seed=11, teams=(1,))[0][0]
     assert abs(loss0 - out[0][0]) > 1e-3  # training saw dropped states
 
 
