@@ -124,6 +124,7 @@ typedef struct {
     fnn_int tokens, dim;      /* embedding rows V and width D */
     fnn_int units;            /* node state size H */
     double dropout;           /* rate on the node states in training */
+    int all_nodes;            /* output every internal node's h (NI, H), else the root's */
 } fnn_tree_cfg;
 
 typedef union {

@@ -8,6 +8,11 @@
  *                        (stored as reals, 0 <= y < k; anything else is FNN_EINVAL)
  *   FNN_LOSS_POISSON     n x k, y >= 0      loss = e^z - y z + y log y - y   dz = e^z - y
  *                        (log link; the half Poisson deviance, zero at e^z = y)
+ * Steps (per-step targets, e.g. a label per tree node): a kind carrying a
+ * step count T >= 1 (FNN_LOSS_WITH_STEPS) reads each row of k = T K outputs
+ * as T steps of K, with T targets per row for the multinomial loss (class
+ * -1: the step has no label) and T K otherwise (a NaN first target: no
+ * label); a row's loss is the mean over its labelled steps (0 with none).
  * Weights: sw (n, or NULL for ones). The kernels return through *loss_out
  * sum_i sw_i sum_j loss_ij (accumulated in double) and, when grad is not
  * NULL, write grad_ij = scale * sw_i * dz_ij. grad may alias z (in place).
@@ -29,7 +34,33 @@ enum {
      * (and L-BFGS sees) it; the gradient is unchanged */
     FNN_LOSS_CLIP = 0x100
 };
-#define FNN_LOSS_KIND(kind) ((kind) & ~FNN_LOSS_CLIP)
+#define FNN_LOSS_KIND(kind) ((kind) & 0xff)
+/* the step count T of a per-step kind in the bits from 16 (0: not per step) */
+#define FNN_LOSS_STEP_SHIFT 16
+#define FNN_LOSS_WITH_STEPS(kind, T) ((kind) | ((T) << FNN_LOSS_STEP_SHIFT))
+static inline fnn_int fnn_loss_steps(int kind)
+{
+    return (fnn_int)((unsigned)kind >> FNN_LOSS_STEP_SHIFT);
+}
+
+/* targets per row of k outputs */
+static inline fnn_int fnn_loss_y_width(int kind, fnn_int k)
+{
+    const fnn_int T = fnn_loss_steps(kind);
+    return FNN_LOSS_KIND(kind) == FNN_LOSS_MULTINOMIAL ? (T ? T : 1) : k;
+}
+
+/* a known kind, CLIP only on the log losses, steps dividing k */
+static inline int fnn_loss_kind_ok(int kind, fnn_int k)
+{
+    const int base = FNN_LOSS_KIND(kind);
+    const fnn_int T = fnn_loss_steps(kind);
+    if (kind < 0 || base < FNN_LOSS_SQUARED || base > FNN_LOSS_POISSON) return 0;
+    if ((kind & 0xff00) & ~FNN_LOSS_CLIP) return 0;
+    if ((kind & FNN_LOSS_CLIP) && base != FNN_LOSS_LOGISTIC && base != FNN_LOSS_MULTINOMIAL)
+        return 0;
+    return k >= 1 && (T == 0 || k % T == 0);
+}
 
 int fnn_loss_grad_f32(int kind, fnn_int n, fnn_int k, const float *z, const float *y,
                       const float *sw, double scale, float *grad, double *loss_out,

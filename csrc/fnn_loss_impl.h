@@ -7,10 +7,8 @@ int FNN_SFX(fnn_loss_grad)(int kind, fnn_int n, fnn_int k, const real_t *z, cons
 {
     double total = 0.0;
     int status = FNN_OK;
-    const int base = FNN_LOSS_KIND(kind);
-    if (base < FNN_LOSS_SQUARED || base > FNN_LOSS_POISSON || n < 0 || k < 1) return FNN_EINVAL;
-    if ((kind & FNN_LOSS_CLIP) && base != FNN_LOSS_LOGISTIC && base != FNN_LOSS_MULTINOMIAL)
-        return FNN_EINVAL;
+    const fnn_int yw = fnn_loss_y_width(kind, k);
+    if (!fnn_loss_kind_ok(kind, k) || n < 0) return FNN_EINVAL;
     int nt = fnn_threads_for(n * k * 8, n_threads); /* exp-heavy: count 8 per element */
     #pragma omp parallel num_threads(nt) if (nt > 1) reduction(+ : total) reduction(| : status)
     {
@@ -21,10 +19,9 @@ int FNN_SFX(fnn_loss_grad)(int kind, fnn_int n, fnn_int k, const real_t *z, cons
 #endif
         fnn_int lo = n * t / T, hi = n * (t + 1) / T;
         double part = 0.0;
-        status |= FNN_SFX(fnn_loss_grad_rows)(kind, hi - lo, k, z + lo * k,
-                                               base == FNN_LOSS_MULTINOMIAL ? y + lo : y + lo * k,
-                                               sw ? sw + lo : NULL, scale,
-                                               grad ? grad + lo * k : NULL, &part);
+        status |= FNN_SFX(fnn_loss_grad_samples)(kind, hi - lo, k, z + lo * k, y + lo * yw,
+                                                  sw ? sw + lo : NULL, scale,
+                                                  grad ? grad + lo * k : NULL, &part);
         total += part;
     }
     *loss_out = total;

@@ -88,4 +88,46 @@ static inline int FNN_SFX(fnn_loss_grad_rows)(int kind, fnn_int n, fnn_int k, co
     return FNN_OK;
 }
 
+/* Rows [0, n) of any kind (see fnn_loss.h): per-step kinds take each row's
+ * T steps of K outputs, unlabelled steps with zero gradient, the row's loss
+ * the mean over its labelled steps. */
+static inline int FNN_SFX(fnn_loss_grad_samples)(int kind, fnn_int n, fnn_int k,
+                                                 const real_t *z, const real_t *y,
+                                                 const real_t *sw, double scale, real_t *grad,
+                                                 double *loss)
+{
+    const fnn_int T = fnn_loss_steps(kind);
+    if (T == 0) return FNN_SFX(fnn_loss_grad_rows)(kind, n, k, z, y, sw, scale, grad, loss);
+    const int step_kind = kind & 0xffff;
+    const int classes = FNN_LOSS_KIND(kind) == FNN_LOSS_MULTINOMIAL;
+    const fnn_int K = k / T, yw = classes ? 1 : K;
+    double total = 0.0;
+    for (fnn_int i = 0; i < n; ++i) {
+        const real_t *zi = z + i * k, *yi = y + i * T * yw;
+        real_t *gi = grad ? grad + i * k : NULL;
+        fnn_int labelled = 0;
+        for (fnn_int t = 0; t < T; ++t) {
+            const double v = (double)yi[t * yw];
+            labelled += classes ? v != -1.0 : v == v;
+        }
+        const double w = sw ? (double)sw[i] : 1.0;
+        double part = 0.0;
+        for (fnn_int t = 0; t < T; ++t) {
+            const double v = (double)yi[t * yw];
+            if (classes ? v == -1.0 : v != v) {
+                if (gi) memset(gi + t * K, 0, sizeof(real_t) * (size_t)K);
+                continue;
+            }
+            const int st = FNN_SFX(fnn_loss_grad_rows)(step_kind, 1, K, zi + t * K,
+                                                       yi + t * yw, NULL,
+                                                       scale * w / (double)labelled,
+                                                       gi ? gi + t * K : NULL, &part);
+            if (st != FNN_OK) return st;
+        }
+        if (labelled) total += w * part / (double)labelled;
+    }
+    *loss += total;
+    return FNN_OK;
+}
+
 #include "fnn_real_end.h"

@@ -44,11 +44,11 @@ int fnn_net_team_size(const fnn_net *net, fnn_int m, int n_threads)
 #endif
 }
 
-/* Targets per sample: a class index for the softmax loss, else one per output. */
+/* Targets per sample: a class index (per step) for the softmax loss, else
+ * one per output. */
 static fnn_int fnn_net_target_width(const fnn_net *net)
 {
-    return FNN_LOSS_KIND(net->loss) == FNN_LOSS_MULTINOMIAL ? 1
-           : net->layers[net->n_layers - 1].out_size;
+    return fnn_loss_y_width(net->loss, net->layers[net->n_layers - 1].out_size);
 }
 
 /* What every layer must satisfy, whatever its kind; then its kind's own check. */
@@ -76,13 +76,8 @@ int fnn_net_check(const fnn_net *net)
     if (net->n_train < 0 || net->n_train > net->n_params || net->n_decay < 0 ||
         net->n_decay > net->n_train)
         return FNN_EINVAL;
-    {
-        const int base = FNN_LOSS_KIND(net->loss);
-        if (base < FNN_LOSS_SQUARED || base > FNN_LOSS_POISSON) return FNN_EINVAL;
-        if ((net->loss & FNN_LOSS_CLIP) && base != FNN_LOSS_LOGISTIC &&
-            base != FNN_LOSS_MULTINOMIAL)
-            return FNN_EINVAL;
-    }
+    if (!fnn_loss_kind_ok(net->loss, net->layers[net->n_layers - 1].out_size))
+        return FNN_EINVAL;
     for (int l = 0; l < net->n_layers; ++l) {
         const fnn_layer *L = &net->layers[l];
         if (!fnn_layer_check(L, net)) return FNN_EINVAL;

@@ -230,7 +230,7 @@ static void FNN_SFX(fnn_net_batch)(const fnn_net *net, fnn_int m, const real_t *
 {
     const fnn_layer *last = &net->layers[net->n_layers - 1];
     const fnn_int k = last->out_size;
-    const int base = FNN_LOSS_KIND(net->loss);
+    const fnn_int yw = fnn_loss_y_width(net->loss, k);
     FNN_SFX(fnn_net_forward)(net, m, x, params, stats, 1, update_stats, seed, ws, blas, tid,
                              nt);
     fnn_int lo, hi;
@@ -238,10 +238,9 @@ static void FNN_SFX(fnn_net_batch)(const fnn_net *net, fnn_int m, const real_t *
     if (lo < hi) {
         double part = 0.0;
         const real_t *z = ws->act[net->n_layers - 1];
-        int st = FNN_SFX(fnn_loss_grad_rows)(net->loss, hi - lo, k, z + lo * k,
-                                             base == FNN_LOSS_MULTINOMIAL ? y + lo : y + lo * k,
-                                             sw ? sw + lo : NULL, scale, ws->d0 + lo * k,
-                                             &part);
+        int st = FNN_SFX(fnn_loss_grad_samples)(net->loss, hi - lo, k, z + lo * k,
+                                                y + lo * yw, sw ? sw + lo : NULL, scale,
+                                                ws->d0 + lo * k, &part);
         #pragma omp atomic
         *loss += part;
         if (st != FNN_OK) {

@@ -1,12 +1,15 @@
 /* Tree-recursive layer over binary trees (the first layer of a tree
  * network): each sample is a table of N node rows (left, right, token), as
  * reals holding integers, children before parents (post-order), the root
- * the last node; a leaf has left = right = -1 and a token id in [0, V); an
- * internal node two children at smaller indices and token -1; rows after
- * the tree are padding (all -1). The first row that is neither ends the
+ * the last node; a leaf has left = right = -1 and a token id in [0, V) and
+ * comes before every internal node, which has two children at smaller
+ * indices and token -1; rows after the tree are padding (all -1). The
+ * first row that is neither ends the
  * tree (fastnn.datasets.check_trees rejects such input before it gets here:
- * this only keeps every read in bounds). Output: the root's state (H); an
- * empty tree gives zeros.
+ * this only keeps every read in bounds). Output: the root's state (H), or
+ * with all_nodes every internal node's (NI x H, NI = max(1, (N - 1) / 2)),
+ * in the table's order (post-order, the root last), zero rows after the
+ * tree's; an empty tree gives zeros.
  *
  * With dropout (training only), every node's h is dropped (inverted
  * dropout, a mask per element) before its parent or the output reads it.
@@ -61,6 +64,12 @@ static inline fnn_int fnn_tree_KG(const fnn_layer *L)
     return fnn_max_i(L->cfg.tree.dim, 2 * L->cfg.tree.units);
 }
 
+/* output rows per sample: every internal node's (at least one row), or the root's */
+static inline fnn_int fnn_tree_outputs(const fnn_layer *L)
+{
+    return L->cfg.tree.all_nodes ? fnn_max_i(1, (fnn_tree_nodes(L) - 1) / 2) : 1;
+}
+
 /* reals kept per sample: Z, Hs and (lstm) C of its N nodes */
 static fnn_int fnn_tree_per_sample(const fnn_layer *L)
 {
@@ -71,10 +80,13 @@ static fnn_int fnn_tree_per_sample(const fnn_layer *L)
 static int fnn_tree_check(const fnn_layer *L)
 {
     const fnn_tree_cfg *k = &L->cfg.tree;
-    if (L->in_ndim != 2 || L->in_shape[1] != 3 || L->out_ndim != 1) return 0;
+    if (L->in_ndim != 2 || L->in_shape[1] != 3) return 0;
+    if (k->all_nodes ? L->out_ndim != 2 || L->out_shape[0] != fnn_tree_outputs(L) ||
+                       L->out_shape[1] != k->units
+                     : L->out_ndim != 1 || L->out_shape[0] != k->units)
+        return 0;
     if (k->cell < 0 || k->cell >= FNN_TREE_CELL_COUNT || k->units < 1 || k->dim < 1 ||
-        k->tokens < 1 || L->out_shape[0] != k->units || !(k->dropout >= 0.0) ||
-        !(k->dropout < 1.0))
+        k->tokens < 1 || !(k->dropout >= 0.0) || !(k->dropout < 1.0))
         return 0;
     const fnn_int V = k->tokens, D = k->dim, H = k->units;
     return L->n_w == D * fnn_tree_SL(L) + 2 * H * fnn_tree_SI(L) &&
@@ -169,6 +181,22 @@ static inline fnn_int fnn_tree_root(const int32_t *ht, fnn_int N)
     return k - 1;
 }
 
+/* the nodes a tree outputs, *count consecutive ones from *first: its root,
+ * or its internal nodes (after its leaves, the root last); none for an
+ * empty tree, or a leaf alone with all_nodes */
+static inline void fnn_tree_out_nodes(const fnn_layer *L, const int32_t *ht, fnn_int *first,
+                                      fnn_int *count)
+{
+    const fnn_int N = fnn_tree_nodes(L), last = fnn_tree_root(ht, N);
+    *first = last < 0 ? 0 : last;
+    *count = last < 0 ? 0 : 1;
+    if (!L->cfg.tree.all_nodes || last < 0) return;
+    fnn_int leaves = 0;
+    while (leaves <= last && ht[leaves] == 0) ++leaves;
+    *first = leaves;
+    *count = fnn_min_i(last + 1 - leaves, fnn_tree_outputs(L)); /* the parse bounds it */
+}
+
 /* a thread's samples and the batch's counts (see fnn_tree_span) */
 typedef struct {
     fnn_int s0, s1, leaf_before, int_before, n_leaf, n_int;
@@ -205,7 +233,7 @@ static fnn_int FNN_SFX(fnn_tree_parse)(const real_t *x, fnn_int N, fnn_int V, in
     for (; k < N; ++k) {
         const real_t *row = x + 3 * k;
         const fnn_int l = FNN_TREE_AT(row, 0), r = FNN_TREE_AT(row, 1), t = FNN_TREE_AT(row, 2);
-        if (l < 0 && r < 0 && t >= 0 && t < V && leaves < max_leaves) {
+        if (l < 0 && r < 0 && t >= 0 && t < V && leaves < max_leaves && k == leaves) {
             ht[k] = 0;
             ++leaves;
         } else if (l >= 0 && r >= 0 && l < k && r < k && t < 0 && k - leaves < max_int) {
@@ -537,14 +565,14 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
         FNN_SFX(fnn_tree_cells)(lstm, h == 0, cnt, H, SI, ord, w->kid, w->Zb, g.Z, g.Hs, g.C);
         if (g.Mk) FNN_SFX(fnn_tree_drop)(k->dropout, c->seed, s, N, H, ord, cnt, g.Hs, g.Mk);
     }
-    /* the roots: each tree's last node */
+    /* the roots (each tree's last node), or every internal node */
+    const fnn_int NO = fnn_tree_outputs(L);
     for (fnn_int i = 0; i < n; ++i) {
-        const fnn_int last = fnn_tree_root(w->ht + i * N, N);
-        real_t *o = c->out + (s + i) * H;
-        if (last < 0)
-            memset(o, 0, hb);
-        else
-            memcpy(o, g.Hs + (i * N + last) * H, hb);
+        fnn_int first, count;
+        fnn_tree_out_nodes(L, w->ht + i * N, &first, &count);
+        real_t *o = c->out + (s + i) * NO * H;
+        if (count) memcpy(o, g.Hs + (i * N + first) * H, hb * (size_t)count);
+        if (count < NO) memset(o + count * H, 0, hb * (size_t)(NO - count));
     }
 }
 
@@ -634,9 +662,13 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
         const int levels = FNN_SFX(fnn_tree_order)(L, in, s0, n, &w);
         memset(w.dH, 0, sizeof(real_t) * (size_t)(n * N * H));
         if (lstm) memset(w.dC, 0, sizeof(real_t) * (size_t)(n * N * H));
+        const fnn_int NO = fnn_tree_outputs(L);
         for (fnn_int i = 0; i < n; ++i) {
-            const fnn_int last = fnn_tree_root(w.ht + i * N, N);
-            if (last >= 0) memcpy(w.dH + (i * N + last) * H, c->d + (s0 + i) * H, hb);
+            fnn_int first, count;
+            fnn_tree_out_nodes(L, w.ht + i * N, &first, &count);
+            if (count)
+                memcpy(w.dH + (i * N + first) * H, c->d + (s0 + i) * NO * H,
+                       hb * (size_t)count);
         }
         for (int h = levels - 1; h >= 0; --h) {
             const int32_t *ord = w.ord + w.lev[h];

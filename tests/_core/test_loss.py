@@ -3,10 +3,17 @@ import numpy as np
 import pytest
 from scipy.special import xlogy, expit, logsumexp, softmax
 
-from fastnn._core._loss import LOSSES, loss_grad
+from fastnn._core._loss import LOSSES, loss_grad, with_steps
 
 
 def reference(kind, z, y, sw):
+    per, g = reference_rows(kind, z, y)
+    w = np.ones(z.shape[0]) if sw is None else sw.astype(np.float64)
+    return float((w * per).sum()), w[:, None] * g
+
+
+def reference_rows(kind, z, y):
+    """Each row's loss (unweighted) and d loss / d z."""
     z = z.astype(np.float64)
     if kind == "squared_error":
         per, g = 0.5 * (z - y.reshape(z.shape)) ** 2, z - y.reshape(z.shape)
@@ -21,8 +28,7 @@ def reference(kind, z, y, sw):
         c = y.astype(int)
         per = (logsumexp(z, axis=1) - z[np.arange(len(c)), c])[:, None]
         g = softmax(z, axis=1) - np.eye(z.shape[1])[c]
-    w = np.ones(z.shape[0]) if sw is None else sw.astype(np.float64)
-    return float((w[:, None] * per).sum()), w[:, None] * g
+    return per.sum(axis=1), g
 
 
 def make(kind, n, k, dtype, seed=0):
@@ -114,3 +120,49 @@ def test_shape_errors_name_the_argument():
         loss_grad(LOSSES["squared_error"], z, np.zeros(6), np.ones(2))
     with pytest.raises(ValueError, match="grad"):
         loss_grad(LOSSES["squared_error"], z, np.zeros(6), None, 1.0, np.zeros((2, 2)))
+
+
+
+@pytest.mark.parametrize("kind", list(LOSSES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_per_step_loss_is_the_mean_over_labelled_steps(kind, dtype, n_threads):
+    """with_steps: each row is T steps of K outputs, a target per step or
+    none (class -1 / a NaN first value: zero gradient), a row's loss the
+    mean over its labelled steps; a row with none adds nothing."""
+    n, T, K = 20000, 4, 3
+    z, y, sw = make(kind, n * T, K, dtype, seed=1)
+    w = sw[:n].astype(np.float64)
+    yw = 1 if kind == "multinomial" else K
+    y = y.reshape(n * T, yw).copy()
+    on = np.random.default_rng(2).random(n * T) > 0.3
+    on[:5 * T] = False  # rows with no label at all
+    y[~on, 0] = -1 if kind == "multinomial" else np.nan
+    grad = np.empty((n, T * K), dtype=dtype)
+    loss = loss_grad(with_steps(LOSSES[kind], T), z.reshape(n, T * K), y.ravel(), sw[:n],
+                     0.5, grad, n_threads)
+    per, g = reference_rows(kind, z[on], y[on].ravel())
+    steps = np.zeros(n * T)
+    steps[on] = per
+    cnt = on.reshape(n, T).sum(axis=1)
+    scale = w / np.maximum(cnt, 1)
+    ref_loss = float((scale * steps.reshape(n, T).sum(axis=1)).sum())
+    ref_grad = np.zeros((n * T, K))
+    ref_grad[on] = g * np.repeat(scale, T)[on][:, None]
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss == pytest.approx(ref_loss, rel=rtol)
+    np.testing.assert_allclose(grad, 0.5 * ref_grad.reshape(n, T * K), rtol=rtol * 10,
+                               atol=rtol)
+    assert np.all(grad[:5] == 0)
+
+
+def test_per_step_kinds_are_checked():
+    z = np.zeros((2, 6))
+    with pytest.raises(ValueError, match="invalid loss kind"):
+        loss_grad(with_steps(LOSSES["squared_error"], 4), z, np.zeros(12))  # 4 does not divide 6
+    with pytest.raises(ValueError, match="steps must be in"):
+        with_steps(LOSSES["squared_error"], 0)
+    with pytest.raises(ValueError, match="y has 2 entries, expected 6"):
+        loss_grad(with_steps(LOSSES["multinomial"], 3), z, np.zeros(2))
+    with pytest.raises(ValueError, match="class index"):  # -1 means unlabelled, -2 is bad
+        loss_grad(with_steps(LOSSES["multinomial"], 3), z, np.full(6, -2.0))

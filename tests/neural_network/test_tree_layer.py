@@ -14,8 +14,9 @@ from fastnn.utils import check_gradients
 from fastnn.utils._threads import blas_single_thread
 
 
-def ref_node(tree, p, cell):
-    """(h, c) of a nested tree, by recursion over its nodes."""
+def ref_node(tree, p, cell, inner=None):
+    """(h, c) of a nested tree, by recursion over its nodes; each internal
+    node's h appended to ``inner`` in post-order."""
     H = p["Wc"].shape[0] // 2
     if not isinstance(tree, tuple):
         z = p["E"][tree] @ p["Wx"] + p["bx"]
@@ -24,14 +25,18 @@ def ref_node(tree, p, cell):
         i, o, u = expit(z[:H]), expit(z[H:2 * H]), np.tanh(z[2 * H:])
         c = i * u
         return o * np.tanh(c), c
-    (hl, cl), (hr, cr) = ref_node(tree[0], p, cell), ref_node(tree[1], p, cell)
+    (hl, cl), (hr, cr) = ref_node(tree[0], p, cell, inner), ref_node(tree[1], p, cell, inner)
     z = np.concatenate([hl, hr]) @ p["Wc"] + p["bc"]
     if cell == "rnn":
-        return np.tanh(z), None
-    i, fl, fr, o = (expit(z[j * H:(j + 1) * H]) for j in range(4))
-    u = np.tanh(z[4 * H:])
-    c = i * u + fl * cl + fr * cr
-    return o * np.tanh(c), c
+        h, c = np.tanh(z), None
+    else:
+        i, fl, fr, o = (expit(z[j * H:(j + 1) * H]) for j in range(4))
+        u = np.tanh(z[4 * H:])
+        c = i * u + fl * cl + fr * cr
+        h = o * np.tanh(c)
+    if inner is not None:
+        inner.append(h)
+    return h, c
 
 
 def random_tree(rng, depth, V, full=False):
@@ -87,16 +92,66 @@ def test_forward_matches_recursive_numpy(cell, n_threads):
                                atol=1e-15)
 
 
-def _grad_errors(cell, trees, seed=0, dropout=0.0):
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_all_nodes_output_matches_recursive_numpy(cell, n_threads):
+    """all_nodes=True: every internal node's state, in post-order, zero rows
+    after the tree's (a lone leaf: all zeros)."""
+    rng = np.random.RandomState(3)
+    V, H, D = 6, 40, 16
+    trees = _trees(rng, V, 24) + [4]
+    X = to_array(check_trees(trees), max_nodes=130)
+    spec = [TreeEncoder(V, H, D, cell=cell, all_nodes=True)]
+    net = Network(spec, X.shape[1:], "squared_error")
+    assert net.out_shape == (64, H)
+    p = rng.normal(scale=0.6, size=net.n_params)
+    views = net.views(p)[0]
+    ref = np.zeros((len(trees), 64, H))
+    for i, t in enumerate(trees):
+        inner = []
+        ref_node(t, views, cell, inner)
+        ref[i, :len(inner)] = np.reshape(inner, (-1, H))
+    out = _predict(spec, X, p, n_threads=n_threads).reshape(ref.shape)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(_predict(spec, X, p, np.float32, n_threads).reshape(ref.shape),
+                               ref, rtol=0, atol=1e-4)
+    # a tree's last row is its root's state, the root-only layer's output
+    roots = _predict([TreeEncoder(V, H, D, cell=cell)], X, p, n_threads=n_threads)
+    counts = np.array([len(t.children) for t in check_trees(trees)])
+    inner = np.flatnonzero(counts)
+    np.testing.assert_array_equal(out[inner, counts[inner] - 1], roots[inner])
+    alone = np.vstack([_predict(spec, X[i:i + 1], p) for i in range(len(X))])
+    np.testing.assert_allclose(alone, out.reshape(len(X), -1), rtol=1e-14, atol=1e-15)
+
+
+def _grad_errors(cell, trees, seed=0, dropout=0.0, all_nodes=False):
     rng = np.random.RandomState(seed)
     V = 5
     X = to_array(check_trees(trees))
-    specs = [TreeEncoder(V, 3, 2, cell=cell, dropout=dropout), Dense(3)]
-    net = Network(specs, X.shape[1:], "multinomial")
+    specs = [TreeEncoder(V, 3, 2, cell=cell, dropout=dropout, all_nodes=all_nodes), Dense(3)]
+    net = Network(specs, X.shape[1:], "multinomial", per_step=all_nodes)
     p = rng.normal(scale=0.5, size=net.n_params)
-    y = rng.randint(0, 3, len(trees)).astype(float)
+    if all_nodes:
+        # a class per internal node, some unlabelled (-1), -1 past the tree
+        counts = [len(t.children) for t in check_trees(trees)]
+        y = rng.randint(-1, 3, (len(trees), net.steps)).astype(float)
+        y[np.arange(net.steps) >= np.array(counts)[:, None]] = -1
+    else:
+        y = rng.randint(0, 3, len(trees)).astype(float)
     return check_gradients((net, p, np.zeros(net.n_stats)), X, y,
                            rng.uniform(0.5, 2.0, len(trees)), seed=3)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_gradients_with_a_label_per_node(cell, dropout):
+    """all_nodes=True under a per-step softmax: every internal node's state
+    gets its own loss's gradient, on top of its parent's."""
+    rng = np.random.RandomState(7)
+    trees = [random_tree(rng, 4, 5, full=True), comb(5, 5), 3, (1, 2), random_tree(rng, 6, 5)]
+    errors = _grad_errors(cell, trees, seed=7, dropout=dropout, all_nodes=True)
+    assert {"0.E", "0.Wx", "0.Wc", "0.bx", "0.bc", "1.W", "1.b"} <= set(errors)
+    assert max(errors.values()) < 1e-6, errors
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
@@ -151,6 +206,24 @@ def test_gradients_do_not_depend_on_the_team(cell):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_node_label_gradients_do_not_depend_on_the_team(cell):
+    rng = np.random.RandomState(4)
+    trees, y = make_tree_expressions(40, max_depth=4, n_tokens=5, random_state=3,
+                                     node_labels=True)
+    X = to_array(check_trees(trees))
+    specs = [TreeEncoder(5, 64, 32, cell=cell, all_nodes=True), Dense(5)]
+    net = Network(specs, X.shape[1:], "multinomial", per_step=True)
+    assert net.net.team_size(len(X), 2) == 2
+    Y = np.full((len(X), net.steps), -1.0)
+    for i, v in enumerate(y):
+        Y[i, :len(v)] = v
+    p = rng.normal(scale=0.5, size=net.n_params)
+    grads = _by_team(net, X, Y.ravel(), p)
+    assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-13)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_gradients_with_dropout_on_node_states(cell):
     # the mask is fixed by the seed: the checked loss is a smooth function
     rng = np.random.RandomState(5)
@@ -197,6 +270,10 @@ def _bad(A, i, how):
     elif how == "one child":
         k = int(np.argmax(B[i, :, 0] >= 0))
         B[i, k, 1] = -1
+    elif how == "late leaf":
+        # ((0, 1), 2) with the leaf 2 after the first internal node
+        B[i] = -1
+        B[i, :5] = [[-1, -1, 0], [-1, -1, 1], [0, 1, -1], [-1, -1, 2], [2, 3, -1]]
     return B
 
 
@@ -208,6 +285,7 @@ def _bad(A, i, how):
     ("empty", "tree 3 is empty"),
     ("after padding", "tree 3: a node after padding"),
     ("two parents", "tree 3: node .* has 2 parents"),
+    ("late leaf", "tree 3: a leaf after an internal node"),
 ])
 def test_neural_net_over_tree_tables_names_the_bad_tree(how, match):
     from fastnn import NeuralNetClassifier

@@ -27,6 +27,9 @@ cdef extern from "fnn_loss.h" nogil:
         FNN_LOSS_MULTINOMIAL
         FNN_LOSS_POISSON
         FNN_LOSS_CLIP
+        FNN_LOSS_STEP_SHIFT
+    fnn_int fnn_loss_y_width(int kind, fnn_int k)
+    int fnn_loss_kind_ok(int kind, fnn_int k)
     int fnn_loss_grad_f32(int kind, fnn_int n, fnn_int k, const float *z, const float *y,
                           const float *sw, double scale, float *grad, double *loss_out,
                           int n_threads)
@@ -183,6 +186,7 @@ cdef extern from "fnn_layer.h" nogil:
         int cell
         fnn_int tokens, dim, units
         double dropout
+        int all_nodes
     ctypedef union fnn_layer_cfg:
         fnn_act_cfg act
         fnn_dropout_cfg dropout

@@ -91,6 +91,7 @@ cdef int _set_config(fnn_layer *L, dict d) except -1:
         L.cfg.tree.tokens, L.cfg.tree.dim = d["tokens"], d["dim"]
         L.cfg.tree.units = d["units"]
         L.cfg.tree.dropout = d.get("dropout", 0.0)
+        L.cfg.tree.all_nodes = d.get("all_nodes", False)
     return 0
 
 
@@ -214,7 +215,7 @@ cdef class Net:
         return 0
 
     cdef int _check_data(self, object X, object y, object sw) except -1:
-        ny = (1 if (self.loss & ~FNN_LOSS_CLIP) == FNN_LOSS_MULTINOMIAL else self.out_size)
+        ny = fnn_loss_y_width(self.loss, self.out_size)
         if X.shape[1] != self.in_size:
             raise ValueError(f"X has {X.shape[1]} values per sample, the network takes "
                              f"{self.in_size}")

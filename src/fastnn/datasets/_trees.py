@@ -214,8 +214,8 @@ def to_array(tables, max_nodes=None, dtype=np.float64):
 def check_tree_array(X, n_tokens):
     """A ValueError naming the first bad tree of ``X`` (n, max_nodes, 3), the
     tree layer's input as ``to_array`` writes it: rows (-1, -1, token) for
-    leaves, (left, right, -1) for internal nodes whose children come earlier,
-    (-1, -1, -1) padding after the tree, every node but the last one the
+    leaves, then (left, right, -1) for internal nodes whose children come
+    earlier, (-1, -1, -1) padding after the tree, every node but the last one the
     child of exactly one node."""
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[2] != 3:
@@ -248,6 +248,10 @@ def check_tree_array(X, n_tokens):
         raise ValueError(f"tree {first(pad[:, :1])} is empty")
     if N > 1 and np.any(pad[:, :-1] & ~pad[:, 1:]):
         raise ValueError(f"tree {first(pad[:, :-1] & ~pad[:, 1:])}: a node after padding")
+    late = leaf[:, 1:] & np.logical_or.accumulate(inner, axis=1)[:, :-1]
+    if np.any(late):
+        raise ValueError(f"tree {first(late)}: a leaf after an internal node (the leaves come "
+                         "first)")
     # parents: every node but the root (the last) exactly one
     size = (~pad).sum(axis=1)
     parents = np.zeros((n, N), dtype=np.int64)
@@ -275,7 +279,7 @@ TASKS = ("sub_mod", "nand")
 
 
 def make_tree_expressions(n_samples=1000, max_depth=4, n_tokens=10, task="sub_mod",
-                          min_depth=1, random_state=None):
+                          min_depth=1, random_state=None, node_labels=False):
     """Random binary trees over ``n_tokens`` leaf tokens and the exact value
     of each, composed bottom-up, as class labels:
 
@@ -288,7 +292,11 @@ def make_tree_expressions(n_samples=1000, max_depth=4, n_tokens=10, task="sub_mo
     Each tree's depth is drawn uniformly in [min_depth, max_depth], and its
     shape grows by splitting each node until that depth (one branch always
     reaching it, the other stopping early with probability 1/3 at each
-    level). Returns (trees as nested pairs, y)."""
+    level). Returns (trees as nested pairs, y): y the trees' values, or with
+    ``node_labels=True`` per tree the values of its internal nodes in
+    post-order (children before parents, the root last: the order of
+    ``check_trees``' tables), an int array each (empty for a lone leaf).
+    The trees do not depend on ``node_labels``."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     for name, value, low in (("n_samples", n_samples, 1), ("max_depth", max_depth, 0),
@@ -300,7 +308,10 @@ def make_tree_expressions(n_samples=1000, max_depth=4, n_tokens=10, task="sub_mo
     if task == "nand" and n_tokens != 2:
         raise ValueError(f"task='nand' has 2 tokens (false, true): n_tokens must be 2, got "
                          f"{n_tokens}")
+    if not isinstance(node_labels, (bool, np.bool_)):
+        raise ValueError(f"node_labels must be a bool, got {node_labels!r}")
     rng = check_random_state(random_state)
+    inner = []  # the values of the tree's internal nodes, in post-order
 
     def grow(depth, full):
         if depth == 0:
@@ -312,10 +323,13 @@ def make_tree_expressions(n_samples=1000, max_depth=4, n_tokens=10, task="sub_mo
         left, lv = grow(depth - 1, full and deep_left)
         right, rv = grow(depth - 1, full and not deep_left)
         value = (lv - rv) % n_tokens if task == "sub_mod" else int(not (lv and rv))
+        inner.append(value)
         return (left, right), value
 
-    trees, y = [], np.empty(n_samples, dtype=np.int64)
+    trees, y, nodes = [], np.empty(n_samples, dtype=np.int64), []
     for i in range(n_samples):
+        inner.clear()
         tree, y[i] = grow(int(rng.randint(min_depth, max_depth + 1)), True)
         trees.append(tree)
-    return trees, y
+        nodes.append(np.array(inner, dtype=np.int64))
+    return trees, (nodes if node_labels else y)

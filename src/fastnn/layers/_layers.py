@@ -542,8 +542,13 @@ class TreeEncoder(Layer):
     ``h = tanh([h_l, h_r] Wc + bc)`` (leaves ``tanh(x Wx + bx)``),
     ``cell='lstm'`` is the binary Tree-LSTM of Tai et al. (2015) with a forget
     gate per child (see csrc/fnn_tree_impl.h). Output: the root's state
-    (``units``,). ``dropout``: in training, every node's state is dropped
-    (inverted dropout) before its parent or the output reads it.
+    (``units``,), or with ``all_nodes=True`` every internal node's
+    (``max(1, (max_nodes - 1) // 2)``, ``units``): row j the j-th internal
+    node in the table's post-order (the root the tree's last), zero rows
+    after the tree's (layers after it see a sequence, as after a recurrent
+    layer with ``return_sequences=True``). ``dropout``: in training, every
+    node's state is dropped (inverted dropout) before its parent or the
+    output reads it.
 
     Parameters: ``Wx`` (embedding_dim, G units), ``Wc`` (2 units, G' units),
     ``E`` (n_tokens, embedding_dim), ``bx``, ``bc``; G, G' = 1, 1 for 'rnn'
@@ -554,12 +559,14 @@ class TreeEncoder(Layer):
     other rows wait too). Init: ``E`` N(0, 1) (PyTorch's nn.Embedding), the
     rest U(-1/sqrt(units), 1/sqrt(units)) (PyTorch's recurrent layers)."""
 
-    def __init__(self, n_tokens, units=64, embedding_dim=32, cell="rnn", dropout=0.0):
+    def __init__(self, n_tokens, units=64, embedding_dim=32, cell="rnn", dropout=0.0,
+                 all_nodes=False):
         self.n_tokens = n_tokens
         self.units = units
         self.embedding_dim = embedding_dim
         self.cell = cell
         self.dropout = dropout
+        self.all_nodes = all_nodes
 
     def build(self, in_shape):
         where = "TreeEncoder"
@@ -572,6 +579,8 @@ class TreeEncoder(Layer):
         if not isinstance(self.dropout, numbers.Real) or isinstance(self.dropout, bool) or \
                 not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"{where}: dropout must be a float in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.all_nodes, (bool, np.bool_)):
+            raise ValueError(f"{where}: all_nodes must be a bool, got {self.all_nodes!r}")
         if len(in_shape) != 2 or int(in_shape[1]) != 3:
             raise ValueError(f"{where} takes tree tables of shape (max_nodes, 3), got "
                              f"{tuple(in_shape)}")
@@ -589,6 +598,8 @@ class TreeEncoder(Layer):
                 views[name][...] = rng.uniform(-bound, bound, shapes[name])
 
         desc = {"kind": "tree", "cell": self.cell, "tokens": V, "dim": D, "units": H,
-                "dropout": float(self.dropout), "sparse_rows": V, "sparse_width": D}
-        return Built(desc, (H,), {n: (s, n.startswith("W")) for n, s in shapes.items()},
+                "dropout": float(self.dropout), "sparse_rows": V, "sparse_width": D,
+                "all_nodes": bool(self.all_nodes)}
+        out = (max(1, (int(in_shape[0]) - 1) // 2), H) if self.all_nodes else (H,)
+        return Built(desc, out, {n: (s, n.startswith("W")) for n, s in shapes.items()},
                      init_params=init)

@@ -206,10 +206,15 @@ class BaseNetwork(CallbackSupportMixin):
         in_shape = self._in_shape(X)
         specs = list(self._hidden_specs(in_shape)) + [self._output_spec(n_outputs)]
         frozen = self._frozen_layers(len(specs))
-        return Network(specs, in_shape, loss, frozen=frozen)
+        return Network(specs, in_shape, loss, frozen=frozen, per_step=self._per_step())
 
     def _output_spec(self, n_outputs):
         return OutputDense(n_outputs)
+
+    def _per_step(self):
+        """Hook: True when the targets are per step of a sequence output (a
+        label per tree node)."""
+        return False
 
     def _frozen_layers(self, n_layers):
         return ()

@@ -67,7 +67,9 @@ class Engine:
 
     @property
     def value_scale(self):
-        return 1.0 / self.net.out_size if self.network.loss == "squared_error" else 1.0
+        # the squared error's mean over the outputs (of a step, per step)
+        width = self.net.out_size // max(1, self.network.steps)
+        return 1.0 / width if self.network.loss == "squared_error" else 1.0
 
     @property
     def dtype(self):
@@ -100,7 +102,8 @@ class Engine:
         """The same network, weights and statistics with the layers in
         ``frozen`` frozen instead (the flat layout changes: a new optimizer)."""
         net = self.network
-        engine = self._moved(Network(net.specs, net.in_shape, net.loss, frozen=frozen), 0)
+        engine = self._moved(Network(net.specs, net.in_shape, net.loss, frozen=frozen,
+                                     per_step=net.per_step), 0)
         engine.history, engine.n_threads, engine.seed = self.history, self.n_threads, self.seed
         return engine
 

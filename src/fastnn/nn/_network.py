@@ -10,7 +10,7 @@ Running statistics (batch norm) live in a second flat buffer.
 """
 import numpy as np
 
-from fastnn._core._loss import LOSS_CLIP, LOSSES
+from fastnn._core._loss import LOSS_CLIP, LOSSES, with_steps
 from fastnn._core._net import Net
 
 
@@ -18,12 +18,16 @@ class Network:
     """``specs`` (fastnn.layers), per-sample ``in_shape``, a loss name of
     fastnn._core._loss.LOSSES; ``frozen``: indices of layers that do not train.
     Log-loss values clip probabilities to [eps, 1 - eps] as scikit-learn's
-    MLP does (gradients are exact)."""
+    MLP does (gradients are exact). ``per_step``: the output is a sequence
+    (T, K) and the loss applies at each step, with a target per step or none
+    (class -1, or a NaN first value), each sample's loss the mean over its
+    labelled steps (``steps`` is T; 0 when not per step)."""
 
-    def __init__(self, specs, in_shape, loss, frozen=()):
+    def __init__(self, specs, in_shape, loss, frozen=(), per_step=False):
         self.specs = list(specs)
         self.in_shape = tuple(int(s) for s in in_shape)
         self.loss = loss
+        self.per_step = bool(per_step)
         self.frozen = frozenset(int(i) for i in frozen)
         bad = [i for i in self.frozen if not 0 <= i < len(self.specs)]
         if bad:
@@ -95,12 +99,20 @@ class Network:
         code = LOSSES[loss]
         if loss in ("log_loss", "multinomial"):
             code |= LOSS_CLIP  # loss values as scikit-learn's MLP computes them
+        self.steps = 0
+        if self.per_step:
+            if len(self.out_shape) != 2:
+                raise ValueError(f"a per-step loss needs a sequence output (steps, width), got "
+                                 f"samples of shape {self.out_shape}")
+            self.steps = self.out_shape[0]
+            code = with_steps(code, self.steps)
         self.net = Net(descs, code, self.n_params, self.n_train, self.n_decay,
                        self.n_stats)
 
     def __reduce__(self):
         # rebuilt from the specs: the built layers hold initialiser closures
-        return (Network, (self.specs, self.in_shape, self.loss, tuple(sorted(self.frozen))))
+        return (Network, (self.specs, self.in_shape, self.loss, tuple(sorted(self.frozen)),
+                          self.per_step))
 
     @property
     def in_size(self):
