@@ -15,7 +15,7 @@
  *                       n_threads threads (a call must ask for no more)
  *   fnn_net_predict     eval-mode forward over n rows, in blocks: the last
  *                       layer's raw output (logits) into out (n x out_size)
- *   fnn_net_loss_grad   train-mode forward + loss + backward over m rows
+ *   fnn_net_loss_grad   train-mode forward + loss (+ backward) over m rows
  *                       (rows[] or the first m), treated as one batch
  *   fnn_net_epoch       one epoch of mini-batch training: gather the batch,
  *                       forward, loss, backward, update, for every batch of
@@ -59,6 +59,7 @@ int fnn_net_predict_f64(const fnn_net *net, const double *params, const double *
 /* grad (n_params, written whole; zeros for frozen layers) and dX (m x
  * in_size, d loss / d input, may be NULL) of
  *     loss = sum_i sw_i loss_i * scale;
+ * grad NULL (dX NULL too): the loss only, no backward pass.
  * *loss_out gets sum_i sw_i loss_i (unscaled). seed drives dropout masks;
  * update_stats: FNN_STATS_KEEP leaves batch norm's running statistics,
  * FNN_STATS_MOVE moves them by each layer's momentum, FNN_STATS_REPLACE sets

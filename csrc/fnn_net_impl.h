@@ -249,7 +249,7 @@ static void FNN_SFX(fnn_net_batch)(const fnn_net *net, fnn_int m, const real_t *
         }
     }
     FNN_BARRIER();
-    if (*status != FNN_OK) return; /* every thread sees it after the barrier */
+    if (*status != FNN_OK || !grad) return; /* every thread sees it after the barrier */
     real_t *dx = FNN_SFX(fnn_net_backward)(net, m, x, params, grad, dx_out != NULL, ws, blas,
                                            tid, nt);
     if (dx_out) *dx_out = dx;
@@ -261,13 +261,13 @@ int FNN_SFX(fnn_net_loss_grad)(const fnn_net *net, const real_t *params, real_t 
                                int update_stats, real_t *grad, real_t *dX, double *loss_out,
                                void *work, size_t work_size, const fnn_blas *blas, int n_threads)
 {
-    if (fnn_net_check(net) != FNN_OK || m < 1) return FNN_EINVAL;
+    if (fnn_net_check(net) != FNN_OK || m < 1 || (!grad && dX)) return FNN_EINVAL;
     if (work_size < FNN_SFX(fnn_net_workspace)(net, m, 1, n_threads)) return FNN_EWORK;
     const int nt = fnn_net_team_size(net, m, n_threads);
     FNN_SFX(fnn_net_ws) ws;
     FNN_SFX(fnn_net_layout)(net, m, 1, nt, (char *)work, &ws);
     /* frozen parameters (and any a layer leaves alone) read as zero */
-    memset(grad, 0, sizeof(real_t) * (size_t)net->n_params);
+    if (grad) memset(grad, 0, sizeof(real_t) * (size_t)net->n_params);
     const real_t *x = X, *yy = y, *ss = sw;
     if (rows) { x = ws.xb; yy = ws.yb; ss = sw ? ws.swb : NULL; }
     double loss = 0.0;

@@ -529,43 +529,60 @@ static void FNN_SFX(fnn_tree_drop)(double rate, uint64_t seed, fnn_int s, fnn_in
     }
 }
 
-/* forward of n samples from s, node slots in g, the roots' h to c->out */
-static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c, fnn_int s,
-                                  fnn_int n, FNN_SFX(fnn_tree_regions) g,
-                                  FNN_SFX(fnn_tree_slot_parts) *w)
+/* A level's GEMM input rows into G (KG apart): the leaves' embeddings (h
+ * = 0) or each internal node's children's states [h_l, h_r] (their slots
+ * in kid); samples from s. */
+static void FNN_SFX(fnn_tree_gather)(const fnn_layer *L, const real_t *in, const real_t *E,
+                                     fnn_int s, int h, const int32_t *ord, fnn_int cnt,
+                                     const int32_t *kid, const real_t *Hs, real_t *G)
 {
-    const fnn_tree_cfg *k = &L->cfg.tree;
-    const int lstm = fnn_tree_lstm(L);
-    const fnn_int N = fnn_tree_nodes(L), V = k->tokens, D = k->dim, H = k->units;
+    const fnn_int N = fnn_tree_nodes(L), D = L->cfg.tree.dim, H = L->cfg.tree.units;
+    const fnn_int KG = fnn_tree_KG(L);
+    const size_t hb = sizeof(real_t) * (size_t)H;
+    for (fnn_int r = 0; r < cnt; ++r) {
+        real_t *gr = G + r * KG;
+        if (h == 0) {
+            const fnn_int q = ord[r];
+            const real_t *row = in + (s + q / N) * 3 * N + 3 * (q % N);
+            memcpy(gr, E + FNN_TREE_AT(row, 2) * D, sizeof(real_t) * (size_t)D);
+        } else {
+            memcpy(gr, Hs + (fnn_int)kid[2 * r] * H, hb);
+            memcpy(gr + H, Hs + (fnn_int)kid[2 * r + 1] * H, hb);
+        }
+    }
+}
+
+/* Zb's rows [0, rows) (SI apart, the first `width` columns) = b, then +=
+ * G W: a level's pre-activations (leaves: W = Wx, width SL, K = D; internal
+ * nodes: Wc, SI, 2 H) */
+static void FNN_SFX(fnn_tree_level_gemm)(const fnn_layer *L, const FNN_SFX(fnn_call) *c,
+                                         int h, fnn_int rows, fnn_int width, const real_t *G,
+                                         real_t *Zb)
+{
+    const fnn_int V = L->cfg.tree.tokens, D = L->cfg.tree.dim, H = L->cfg.tree.units;
     const fnn_int SL = fnn_tree_SL(L), SI = fnn_tree_SI(L), KG = fnn_tree_KG(L);
     const real_t *Wx = c->params + L->w_off, *Wc = Wx + D * SL;
-    const real_t *E = c->params + L->b_off, *bx = E + V * D, *bc = bx + SL;
-    const real_t *in = c->in;
+    const real_t *bx = c->params + L->b_off + V * D, *bc = bx + SL;
+    const real_t *W = h ? Wc : Wx, *b = h ? bc : bx;
+    const fnn_int K = h ? 2 * H : D;
+    if (rows < 1) return;
+    for (fnn_int r = 0; r < rows; ++r) memcpy(Zb + r * SI, b, sizeof(real_t) * (size_t)width);
+    /* in column panels BLAS multiplies without packing W (see fnn_gemm_panel):
+     * a level has few rows, and the copy of Wc cost as much as the product */
+    const fnn_int pw = fnn_gemm_panel(rows, K, width);
+    for (fnn_int p0 = 0; p0 < width; p0 += pw)
+        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, rows, fnn_min_i(pw, width - p0), K, (real_t)1, G,
+                             KG, W + p0, width, (real_t)1, Zb + p0, SI);
+}
+
+/* the outputs of n samples from s: their roots' states, or every internal
+ * node's (zero rows after a tree's) */
+static void FNN_SFX(fnn_tree_emit)(const fnn_layer *L, const FNN_SFX(fnn_call) *c, fnn_int s,
+                                   fnn_int n, FNN_SFX(fnn_tree_regions) g,
+                                   const FNN_SFX(fnn_tree_slot_parts) *w)
+{
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units;
     const size_t hb = sizeof(real_t) * (size_t)H;
-    const int levels = FNN_SFX(fnn_tree_order)(L, in, s, n, w);
-    for (int h = 0; h < levels; ++h) {
-        const int32_t *ord = w->ord + w->lev[h];
-        const fnn_int cnt = w->lev[h + 1] - w->lev[h];
-        if (h) FNN_SFX(fnn_tree_kids)(in, s, N, ord, cnt, w->kid);
-        for (fnn_int r = 0; r < cnt; ++r) {
-            real_t *gr = w->G + r * KG;
-            if (h == 0) {
-                const fnn_int q = ord[r];
-                const real_t *row = in + (s + q / N) * 3 * N + 3 * (q % N);
-                memcpy(gr, E + FNN_TREE_AT(row, 2) * D, sizeof(real_t) * (size_t)D);
-                memcpy(w->Zb + r * SI, bx, sizeof(real_t) * (size_t)SL);
-            } else {
-                memcpy(gr, g.Hs + (fnn_int)w->kid[2 * r] * H, hb);
-                memcpy(gr + H, g.Hs + (fnn_int)w->kid[2 * r + 1] * H, hb);
-                memcpy(w->Zb + r * SI, bc, sizeof(real_t) * (size_t)SI);
-            }
-        }
-        FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, cnt, h ? SI : SL, h ? 2 * H : D, (real_t)1, w->G,
-                             KG, h ? Wc : Wx, h ? SI : SL, (real_t)1, w->Zb, SI);
-        FNN_SFX(fnn_tree_cells)(lstm, h == 0, cnt, H, SI, ord, w->kid, w->Zb, g.Z, g.Hs, g.C);
-        if (g.Mk) FNN_SFX(fnn_tree_drop)(k->dropout, c->seed, s, N, H, ord, cnt, g.Hs, g.Mk);
-    }
-    /* the roots (each tree's last node), or every internal node */
     const fnn_int NO = fnn_tree_outputs(L);
     for (fnn_int i = 0; i < n; ++i) {
         fnn_int first, count;
@@ -574,6 +591,29 @@ static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c
         if (count) memcpy(o, g.Hs + (i * N + first) * H, hb * (size_t)count);
         if (count < NO) memset(o + count * H, 0, hb * (size_t)(NO - count));
     }
+}
+
+/* forward of n samples from s, node slots in g (training: with the dropout
+ * mask g.Mk when dropping), the outputs to c->out */
+static void FNN_SFX(fnn_tree_run)(const fnn_layer *L, const FNN_SFX(fnn_call) *c, fnn_int s,
+                                  fnn_int n, FNN_SFX(fnn_tree_regions) g,
+                                  FNN_SFX(fnn_tree_slot_parts) *w)
+{
+    const int lstm = fnn_tree_lstm(L);
+    const fnn_int N = fnn_tree_nodes(L), H = L->cfg.tree.units, SI = fnn_tree_SI(L);
+    const real_t *E = c->params + L->b_off;
+    const int levels = FNN_SFX(fnn_tree_order)(L, c->in, s, n, w);
+    for (int h = 0; h < levels; ++h) {
+        const int32_t *ord = w->ord + w->lev[h];
+        const fnn_int cnt = w->lev[h + 1] - w->lev[h];
+        if (h) FNN_SFX(fnn_tree_kids)(c->in, s, N, ord, cnt, w->kid);
+        FNN_SFX(fnn_tree_gather)(L, c->in, E, s, h, ord, cnt, w->kid, g.Hs, w->G);
+        FNN_SFX(fnn_tree_level_gemm)(L, c, h, cnt, h ? SI : fnn_tree_SL(L), w->G, w->Zb);
+        FNN_SFX(fnn_tree_cells)(lstm, h == 0, cnt, H, SI, ord, w->kid, w->Zb, g.Z, g.Hs, g.C);
+        if (g.Mk)
+            FNN_SFX(fnn_tree_drop)(L->cfg.tree.dropout, c->seed, s, N, H, ord, cnt, g.Hs, g.Mk);
+    }
+    FNN_SFX(fnn_tree_emit)(L, c, s, n, g, w);
 }
 
 static void FNN_SFX(fnn_tree_forward)(const fnn_layer *L, const FNN_SFX(fnn_call) *c)
@@ -677,9 +717,13 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
             FNN_SFX(fnn_tree_cells_back)(lstm, h == 0, cnt, H, SI, ord, w.kid, g.Z, g.Mk, g.C,
                                          w.dH, w.dC, w.Zb);
             if (h == 0) break; /* the leaves' d x: after the barrier, by GEMM */
-            /* the children's d h: [dh_l, dh_r] = dz Wc^T, added to their slots */
-            FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, cnt, 2 * H, SI, (real_t)1, w.Zb, SI, Wc, SI,
-                                 (real_t)0, w.G, KG);
+            /* the children's d h: [dh_l, dh_r] = dz Wc^T (in column panels, as
+             * forward), added to their slots */
+            const fnn_int pw = fnn_gemm_panel(cnt, SI, 2 * H);
+            for (fnn_int p0 = 0; p0 < 2 * H; p0 += pw)
+                FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, cnt, fnn_min_i(pw, 2 * H - p0), SI,
+                                     (real_t)1, w.Zb, SI, Wc + p0 * SI, SI, (real_t)0,
+                                     w.G + p0, KG);
             for (fnn_int r = 0; r < cnt; ++r) {
                 real_t *dl = w.dH + (fnn_int)w.kid[2 * r] * H;
                 real_t *dr = w.dH + (fnn_int)w.kid[2 * r + 1] * H;

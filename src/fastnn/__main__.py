@@ -200,12 +200,14 @@ def pretrain_demo(seeds=(0, 1, 2)):
     return 0
 
 
-def trees_demo(n_tokens=5, n_train=5000, seed=0):
+def trees_demo(n_tokens=5, n_train=5000, n_small=1000, seed=0):
     """Tree networks on make_tree_expressions' sub_mod task ((left - right)
     mod n_tokens, bottom-up): trained on trees of depth <= 4, tested on
     depth <= 4 and on depth 5 (longer than any seen), beside a logistic
     regression on leaf counts (a bag of leaves) and an LSTM over the leaves
-    in order (one-hot, left-padded to 32 steps). Prints what it measures."""
+    in order (one-hot, left-padded to 32 steps); then with ``n_small``
+    training trees, the root's label against every internal node's. Prints
+    what it measures."""
     import numpy as np
 
     import fastnn
@@ -252,7 +254,45 @@ def trees_demo(n_tokens=5, n_train=5000, seed=0):
         seconds = time.perf_counter() - start
         print(f"  {name:50s} depth<=4 {est.score(f(Xt), yt):.3f}   depth 5 "
               f"{est.score(f(Xd), yd):.3f}   fit {seconds:6.2f} s", flush=True)
+    _node_labels_demo(n_small, Xt, yt, Xd, yd, n_tokens, common, seed)
     return 0
+
+
+def _node_labels_demo(n_train, Xt, yt, Xd, yd, n_tokens, common, seed):
+    """The same task with fewer trees, trained on the roots' values only or
+    on every internal node's (node_labels=True, a treebank's setting):
+    the roots' accuracy on depth <= 4 and depth 5, and every node's."""
+    import numpy as np
+
+    import fastnn
+    from fastnn.datasets import make_tree_expressions
+
+    X, Y = make_tree_expressions(n_train, max_depth=4, n_tokens=n_tokens, random_state=seed,
+                                 node_labels=True)
+    y = np.array([v[-1] for v in Y])  # the roots' values (depth >= 1: no lone leaf)
+    _, Yt = make_tree_expressions(len(Xt), max_depth=4, n_tokens=n_tokens,
+                                  random_state=seed + 1, node_labels=True)
+    print(f"with {len(X)} training trees, labelled at the root only or at every internal node "
+          "(node_labels=True): the roots' accuracy, and every node's (depth<=4)")
+    for cell in ("rnn", "lstm"):
+        for per_node in (False, True):
+            est = fastnn.TreeNetClassifier(hidden_size=64, embedding_dim=16, cell=cell,
+                                           node_labels=per_node, **common)
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.fit(X, Y if per_node else y)
+            seconds = time.perf_counter() - start
+
+            def roots(trees, want):
+                if not per_node:
+                    return est.score(trees, want)
+                return float(np.mean([p[-1] == w for p, w in zip(est.predict(trees), want)]))
+
+            nodes = f"   nodes {est.score(Xt, Yt):.3f}" if per_node else " " * 14
+            name = f"TreeNetClassifier(cell={cell!r}{', node_labels=True' if per_node else ''})"
+            print(f"  {name:50s} depth<=4 {roots(Xt, yt):.3f}   depth 5 {roots(Xd, yd):.3f}"
+                  f"{nodes}   fit {seconds:6.2f} s", flush=True)
 
 
 USAGE = "usage: python -m fastnn [--plot FILE] | python -m fastnn pretrain | python -m fastnn trees"

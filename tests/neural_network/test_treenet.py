@@ -197,3 +197,13 @@ def test_embedding_rows_move_only_when_used(solver):
     E1 = est.get_weights()[0]["E"]
     np.testing.assert_array_equal(E1[3:], E0[3:])  # 3: momentum waits; 4: never used
     assert np.all(np.abs(E1[:3] - E0[:3]).max(axis=1) > 0)
+
+
+def test_trees_demo_prints_its_measurements(capsys):
+    from fastnn.__main__ import trees_demo
+
+    assert trees_demo(n_train=300, n_small=200) == 0
+    out = capsys.readouterr().out
+    for row in ("bag of leaves", "LSTM(64) over the leaves", "TreeNetClassifier(cell='lstm')",
+                "TreeNetClassifier(cell='rnn', node_labels=True)", "   nodes 0."):
+        assert row in out

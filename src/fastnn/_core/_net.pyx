@@ -265,7 +265,8 @@ cdef class Net:
                   int update_stats=FNN_STATS_KEEP, want_dX=False, int n_threads=1,
                   work=None):
         """Train-mode loss sum over the rows (all when None), one batch; writes
-        grad = scale * d(sum_i sw_i loss_i)/d(params). Returns (loss sum, dX or None).
+        grad = scale * d(sum_i sw_i loss_i)/d(params) (grad None: the loss only,
+        no backward pass). Returns (loss sum, dX or None).
         update_stats: STATS_KEEP, STATS_MOVE (by each layer's momentum) or
         STATS_REPLACE (batch norm's running statistics become this batch's).
         ``work``: an optional float64 workspace of workspace_size(m) bytes, reused."""
@@ -275,8 +276,11 @@ cdef class Net:
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
         self._check_params(np.asarray(params), np.asarray(stats), dtype)
         self._check_data(Xa, np.asarray(y), sw)
-        if grad.shape[0] != self.n_params:
+        if grad is None and want_dX:
+            raise ValueError("want_dX needs grad (the backward pass)")
+        if grad is not None and grad.shape[0] != self.n_params:
             raise ValueError(f"grad has {grad.shape[0]} entries, expected {self.n_params}")
+        cdef floating *gp = &grad[0] if grad is not None else NULL
         cdef fnn_int m = X.shape[0] if rows is None else rows.shape[0]
         cdef const int64_t *rp = NULL
         if rows is not None:
@@ -298,13 +302,13 @@ cdef class Net:
             if floating is float:
                 status = fnn_net_loss_grad_f32(&self.c, &params[0], <float *>stp, &X[0, 0],
                                                &y[0], <const float *>swp, <const fnn_int *>rp,
-                                               m, scale, seed, update_stats, &grad[0],
+                                               m, scale, seed, update_stats, gp,
                                                <float *>dxp, &loss, wp, ws, blas_table(),
                                                n_threads)
             else:
                 status = fnn_net_loss_grad_f64(&self.c, &params[0], <double *>stp, &X[0, 0],
                                                &y[0], <const double *>swp, <const fnn_int *>rp,
-                                               m, scale, seed, update_stats, &grad[0],
+                                               m, scale, seed, update_stats, gp,
                                                <double *>dxp, &loss, wp, ws, blas_table(),
                                                n_threads)
         _check(status)

@@ -250,14 +250,13 @@ class EpochModel:
         S = float(rows.size) if self.sw is None else float(np.sum(self.sw[rows]))
         if S <= 0:
             return np.nan
-        grad = np.empty_like(params)
         # in batches of the epoch's size: the epoch's workspace serves (one
         # sized for more rows would be reallocated by every warm-started fit)
         work = e.workspace(self.net.workspace_size(min(batch_size, len(rows)), params.dtype,
                                                    True, e.n_threads))
         loss = 0.0
         for r0 in range(0, len(rows), batch_size):
-            loss += self.net.loss_grad(self.X, self.y, self.sw, params, self.stats, grad,
+            loss += self.net.loss_grad(self.X, self.y, self.sw, params, self.stats, None,
                                        rows[r0:r0 + batch_size], 1.0, e.seed, STATS_KEEP,
                                        False, e.n_threads, work)[0]
         W = params[: e.network.n_decay].astype(np.float64)
