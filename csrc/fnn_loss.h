@@ -9,7 +9,7 @@
  *   FNN_LOSS_POISSON     n x k, y >= 0      loss = e^z - y z + y log y - y   dz = e^z - y
  *                        (log link; the half Poisson deviance, zero at e^z = y)
  * Steps (per-step targets, e.g. a label per tree node): a kind carrying a
- * step count T >= 1 (FNN_LOSS_WITH_STEPS) reads each row of k = T K outputs
+ * step count T >= 1 in its bits from FNN_LOSS_STEP_SHIFT reads each row of k = T K outputs
  * as T steps of K, with T targets per row for the multinomial loss (class
  * -1: the step has no label) and T K otherwise (a NaN first target: no
  * label); a row's loss is the mean over its labelled steps (0 with none).
@@ -37,7 +37,6 @@ enum {
 #define FNN_LOSS_KIND(kind) ((kind) & 0xff)
 /* the step count T of a per-step kind in the bits from 16 (0: not per step) */
 #define FNN_LOSS_STEP_SHIFT 16
-#define FNN_LOSS_WITH_STEPS(kind, T) ((kind) | ((T) << FNN_LOSS_STEP_SHIFT))
 static inline fnn_int fnn_loss_steps(int kind)
 {
     return (fnn_int)((unsigned)kind >> FNN_LOSS_STEP_SHIFT);

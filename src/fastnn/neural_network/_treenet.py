@@ -195,10 +195,15 @@ class _TreeNet(WeightsMixin):
             loss, k = "multinomial", len(self.classes_)
         return self._padded(values, y.counts), loss, k
 
+    def _node_rows(self):
+        """T, the internal-node rows of the fitted table (the encoder's
+        output rows, the per-step loss's steps)."""
+        return max(1, (self.max_nodes_ - 1) // 2)
+
     def _padded(self, values, counts):
         """Encoded per-node targets (M, w) as the per-step loss reads them:
         (n, T w), a tree's nodes first, the rest -1 (a class) or NaN."""
-        T = max(1, (self.max_nodes_ - 1) // 2)
+        T = self._node_rows()
         w = values.shape[1]
         Y = np.full((len(counts), T, w), -1.0 if self._is_classifier else np.nan)
         Y[np.arange(T) < counts[:, None]] = values
@@ -207,7 +212,7 @@ class _TreeNet(WeightsMixin):
     def _node_counts(self, Y):
         """Labelled nodes per row of padded targets."""
         n = Y.shape[0]
-        first = Y.reshape(n, max(1, (self.max_nodes_ - 1) // 2), -1)[:, :, 0]
+        first = Y.reshape(n, self._node_rows(), -1)[:, :, 0]
         return np.sum(first != -1 if self._is_classifier else ~np.isnan(first), axis=1)
 
     def _sample_weight(self, sample_weight, X, Y, loss, dtype):
@@ -230,15 +235,15 @@ class _TreeNet(WeightsMixin):
     def _validator(self, Xv, yv, swv, encoded):
         if not self.node_labels:
             return super()._validator(Xv, yv, swv, encoded)
-        counts = np.sum(Xv.reshape(len(Xv), -1, 3)[:, :, 0] >= 0, axis=1)  # internal rows
         if encoded:
             Yv = yv
         else:
-            t = _node_targets(yv, counts, self._is_classifier)
-            Yv = self._padded(self._encode_known(t.values), counts)
+            inner = np.sum(Xv.reshape(len(Xv), -1, 3)[:, :, 0] >= 0, axis=1)  # internal rows
+            t = _node_targets(yv, inner, self._is_classifier)
+            Yv = self._padded(self._encode_known(t.values), inner)
         counts = self._node_counts(Yv)
         sw = self._tree_weights(swv, counts, self._engine.dtype)
-        Y3 = Yv.reshape(len(Yv), max(1, (self.max_nodes_ - 1) // 2), -1)
+        Y3 = Yv.reshape(len(Yv), self._node_rows(), -1)
         mask = np.arange(Y3.shape[1]) < counts[:, None]
         truth = self._decode(Y3[mask])
         node_sw = None if swv is None else np.repeat(np.asarray(swv, np.float64), counts)
