@@ -72,7 +72,12 @@ typedef struct {
  * 5-6% less at b32 and b256). Beside a busy process the partner is often
  * descheduled, most spins fail and the spin falls to the short one, which
  * leaves the core to it (beside a busy process the b32 epoch slows 1.6x;
- * 1.7x with a fixed 1000-pause spin, 3.0x with a fixed 5000). */
+ * 1.7x with a fixed 1000-pause spin, 3.0x with a fixed 5000). Each region
+ * starts at the long spin: the halving feeds itself (a shorter spin sleeps
+ * more), and a state carried over from the last region left a Tree-LSTM
+ * epoch, whose batches end ~0.1 ms apart on the two threads, sleeping at
+ * most barriers after an idle half second: 145-160 ms instead of 115-130
+ * (beside a busy process the spin still falls within the first batches). */
 #define FNN_TEAM_SPIN_MIN 500
 #define FNN_TEAM_SPIN_MAX 6000
 static _Thread_local int fnn_team_spin = FNN_TEAM_SPIN_MAX;
@@ -82,6 +87,7 @@ static _Thread_local fnn_team_sync *fnn_team_cur = NULL;
 static inline void fnn_team_enter(fnn_team_sync *sync)
 {
     fnn_team_cur = sync;
+    fnn_team_spin = FNN_TEAM_SPIN_MAX; /* see FNN_TEAM_SPIN_MAX */
     fnn_flush_denormals();
 }
 static inline void fnn_team_leave(void)
