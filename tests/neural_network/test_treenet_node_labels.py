@@ -181,3 +181,22 @@ def test_bad_node_targets_are_clear_errors(nodes):
     with pytest.raises(ValueError, match="outputs per node"):
         TreeNetRegressor(node_labels=True, max_iter=1).fit(
             [(1, 2), (0, (1, 2))], [[0.5], [[1.0, 2.0], [3.0, 4.0]]])
+
+
+def test_head_dropout_float32_and_lbfgs_per_node(nodes):
+    """head layers and the output run on every node's state (a Dense head
+    maps each node alike), dropout on node states, float32, and L-BFGS."""
+    from fastnn.layers import Dense
+
+    (X, y), (Xt, yt), _ = nodes
+    clf = _fit(TreeNetClassifier(hidden_size=32, embedding_dim=8, cell="lstm",
+                                 head=[Dense(16, "relu")], dropout=0.1, dtype="float32",
+                                 batch_size=32, learning_rate_init=3e-3, max_iter=25,
+                                 random_state=0, node_labels=True), X, y)
+    assert [type(s).__name__ for s in clf.network_.specs] == ["TreeEncoder", "Dense", "Dense"]
+    assert clf.network_.out_shape == ((clf.max_nodes_ - 1) // 2, 3)
+    assert clf.predict_proba(Xt)[0].dtype == np.float32
+    assert clf.score(Xt, yt) >= 0.9
+    lb = _fit(TreeNetClassifier(hidden_size=16, embedding_dim=4, solver="lbfgs", max_iter=30,
+                                random_state=0, node_labels=True), X[:300], y[:300])
+    assert np.isfinite(lb.loss_) and lb.score(X[:300], y[:300]) > 0.5
