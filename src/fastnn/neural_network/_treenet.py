@@ -19,20 +19,12 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from fastnn.datasets._trees import check_tokens, check_trees, to_array
 from fastnn.layers import Dense, TreeEncoder
 from fastnn.neural_network._base import (
-    ClassifierMixinNetwork, RegressorMixinNetwork, store_init_params,
+    ClassifierMixinNetwork, RegressorMixinNetwork, _check_int, store_init_params,
 )
 from fastnn.neural_network._neural_net import WeightsMixin, check_layers
 from fastnn.nn._engine import PREDICT_BATCH
 from fastnn.nn._network import Network
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
-
-
-def _positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}"
-                         f", got {value!r}")
 
 
 class _NodeTargets:
@@ -110,10 +102,11 @@ class _TreeNet(WeightsMixin):
             raise ValueError(f"{what}: {e}" if what != "X" else str(e)) from None
 
     def _check_params(self):
-        _positive_int("n_tokens", self.n_tokens, allow_none=True)
-        _positive_int("embedding_dim", self.embedding_dim)
-        _positive_int("hidden_size", self.hidden_size)
-        _positive_int("max_nodes", self.max_nodes, allow_none=True)
+        for name, none_ok in (("n_tokens", True), ("embedding_dim", False),
+                              ("hidden_size", False), ("max_nodes", True)):
+            value = getattr(self, name)
+            if not (none_ok and value is None):
+                _check_int(name, value, 1)
         if self.cell not in ("rnn", "lstm"):
             raise ValueError(f"cell must be 'rnn' or 'lstm', got {self.cell!r}")
         if not isinstance(self.dropout, numbers.Real) or isinstance(self.dropout, bool) or \
