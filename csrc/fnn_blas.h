@@ -30,23 +30,29 @@ typedef struct {
     fnn_dgemm_t dgemm;
     fnn_ssyrk_t ssyrk;
     fnn_dsyrk_t dsyrk;
+    /* the largest M N K the BLAS multiplies without packing its operands
+     * (OpenBLAS's small-matrix kernels), 0 when it packs every product */
+    fnn_int small_mnk;
 } fnn_blas;
 
 /* Output columns per GEMM call for an M x N x K row-major product split by
- * columns. OpenBLAS multiplies products of up to ~1e6 multiply-adds with
- * "small matrix" kernels that read the operands where they are, and larger
- * ones after copying both into packed panels. With the small batches of
- * SGD the copy of the weight matrix costs about as much as the product (a
- * batch-32 784->256 layer: 96 us per thread packed, 65 us in 32-column
- * calls), so such products go in column panels (multiples of 16) under that
- * size; products that cannot be cut that way stay whole. Another BLAS just
- * sees more, smaller calls. */
-#define FNN_GEMM_SMALL_MNK ((fnn_int)1000000)
-static inline fnn_int fnn_gemm_panel(fnn_int M, fnn_int K, fnn_int N)
+ * columns. OpenBLAS's AVX-512 kernels (SkylakeX, Cooperlake, SapphireRapids)
+ * multiply products of up to ~1e6 multiply-adds with "small matrix" kernels
+ * that read the operands where they are, larger ones after copying both into
+ * packed panels. With the small batches of SGD the copy of the weight matrix
+ * costs about as much as the product (a batch-32 784->256 layer: 57 us per
+ * thread packed, 39 us in 32-column calls), so there such products go in
+ * column panels (multiples of 16, at least 32) under that size. Narrower
+ * panels lose to packing (a batch-200 256->784 layer: 293 us in 16-column
+ * calls, 213 us whole), and a BLAS that packs every product (OpenBLAS's
+ * Haswell and Zen kernels) only loses by the cut (batch 32: 100 us in
+ * 32-column calls, 90 us whole): there every product stays whole. */
+static inline fnn_int fnn_gemm_panel(const fnn_blas *blas, fnn_int M, fnn_int K, fnn_int N)
 {
+    if (blas->small_mnk <= 0) return fnn_max_i(N, 1);
     const fnn_int mk = fnn_max_i(1, M * K);
-    const fnn_int w = FNN_GEMM_SMALL_MNK / mk / 16 * 16;
-    return w >= 16 && w < N ? w : fnn_max_i(N, 1);
+    const fnn_int w = blas->small_mnk / mk / 16 * 16;
+    return w >= 32 && w < N ? w : fnn_max_i(N, 1);
 }
 
 #define FNN_F32

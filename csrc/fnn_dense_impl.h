@@ -46,7 +46,7 @@ static void FNN_SFX(fnn_dense_forward)(const fnn_layer *L, const FNN_SFX(fnn_cal
      * separate bias pass both disappear */
     for (fnn_int i = 0; i < m; ++i)
         memcpy(out + i * no + c0, b + c0, sizeof(real_t) * (size_t)(c1 - c0));
-    const fnn_int pw = fnn_gemm_panel(m, ni, c1 - c0);
+    const fnn_int pw = fnn_gemm_panel(c->blas, m, ni, c1 - c0);
     for (fnn_int s0 = c0; s0 < c1; s0 += pw)
         FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, m, fnn_min_i(pw, c1 - s0), ni, (real_t)1, c->in, ni,
                              W + s0, no, (real_t)1, out + s0, no);
@@ -73,7 +73,7 @@ static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, const FNN_SFX(fnn_ca
         if (!L->frozen) {
             real_t *gW = c->grad + L->w_off, *gb = c->grad + L->b_off;
             double *acc = c->scratch;
-            const fnn_int pw = fnn_gemm_panel(ni, m, c1 - c0);
+            const fnn_int pw = fnn_gemm_panel(c->blas, ni, m, c1 - c0);
             for (fnn_int s0 = c0; s0 < c1; s0 += pw)
                 FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, ni, fnn_min_i(pw, c1 - s0), m, (real_t)1,
                                      c->in, ni, d + s0, no, (real_t)1, gW + s0, no);

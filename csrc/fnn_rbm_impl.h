@@ -9,7 +9,7 @@ static void FNN_SFX(fnn_rbm_gemm)(const fnn_blas *blas, int transA, int transB, 
                                   fnn_int lda, const real_t *B, fnn_int ldb, real_t beta,
                                   real_t *C, fnn_int ldc)
 {
-    const fnn_int pw = fnn_gemm_panel(M, K, N);
+    const fnn_int pw = fnn_gemm_panel(blas, M, K, N);
     for (fnn_int s0 = 0; s0 < N; s0 += pw)
         FNN_SFX(fnn_gemm_rm)(blas, transA, transB, M, fnn_min_i(pw, N - s0), K, alpha, A, lda,
                              transB ? B + s0 * ldb : B + s0, ldb, beta, C + s0, ldc);

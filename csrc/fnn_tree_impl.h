@@ -569,7 +569,7 @@ static void FNN_SFX(fnn_tree_level_gemm)(const fnn_layer *L, const FNN_SFX(fnn_c
     for (fnn_int r = 0; r < rows; ++r) memcpy(Zb + r * SI, b, sizeof(real_t) * (size_t)width);
     /* in column panels BLAS multiplies without packing W (see fnn_gemm_panel):
      * a level has few rows, and the copy of Wc cost as much as the product */
-    const fnn_int pw = fnn_gemm_panel(rows, K, width);
+    const fnn_int pw = fnn_gemm_panel(c->blas, rows, K, width);
     for (fnn_int p0 = 0; p0 < width; p0 += pw)
         FNN_SFX(fnn_gemm_rm)(c->blas, 0, 0, rows, fnn_min_i(pw, width - p0), K, (real_t)1, G,
                              KG, W + p0, width, (real_t)1, Zb + p0, SI);
@@ -719,7 +719,7 @@ static void FNN_SFX(fnn_tree_backward)(const fnn_layer *L, const FNN_SFX(fnn_cal
             if (h == 0) break; /* the leaves' d x: after the barrier, by GEMM */
             /* the children's d h: [dh_l, dh_r] = dz Wc^T (in column panels, as
              * forward), added to their slots */
-            const fnn_int pw = fnn_gemm_panel(cnt, SI, 2 * H);
+            const fnn_int pw = fnn_gemm_panel(c->blas, cnt, SI, 2 * H);
             for (fnn_int p0 = 0; p0 < 2 * H; p0 += pw)
                 FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, cnt, fnn_min_i(pw, 2 * H - p0), SI,
                                      (real_t)1, w.Zb, SI, Wc + p0 * SI, SI, (real_t)0,

@@ -19,6 +19,7 @@ cdef extern from "fnn_blas.h" nogil:
         void *dgemm
         void *ssyrk
         void *dsyrk
+        fnn_int small_mnk
 
 cdef extern from "fnn_loss.h" nogil:
     enum:
