@@ -76,12 +76,14 @@ def gemm_info():
     products into column panels for the BLAS's unpacked kernels)"""
     return _CORE, _TABLE.small_mnk > 0
 
+
 def _set_gemm_panels(on):
     """Force the column panels on or off (tests: both ways give the same
     numbers); None restores the choice made from the core type."""
     if on is None:
         on = _CORE.lower() in _SMALL_GEMM_CORES
     _TABLE.small_mnk = _SMALL_MNK if on else 0
+
 
 _load()
 
