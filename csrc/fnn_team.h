@@ -77,8 +77,13 @@ typedef struct {
  * more), and a state carried over from the last region left a Tree-LSTM
  * epoch, whose batches end ~0.1 ms apart on the two threads, sleeping at
  * most barriers after an idle half second: 145-160 ms instead of 115-130
- * (beside a busy process the spin still falls within the first batches). */
-#define FNN_TEAM_SPIN_MIN 500
+ * (beside a busy process the spin still falls within the first batches).
+ * The short spin is 100 pauses (2.6 us on Zen 5): with 500, on a 2-core Zen 5
+ * (OpenBLAS's AVX-512 kernels) a b32 epoch beside a busy process slowed
+ * 2.5-2.7x its quiet time, with 100 1.9-2.2x, b256 1.9-2.0x -> 1.8x, and with
+ * the AVX2 kernels b32 2.2-2.3x -> 2.0-2.1x; the quiet epochs and a Tree-LSTM
+ * epoch after an idle half second took the same time either way. */
+#define FNN_TEAM_SPIN_MIN 100
 #define FNN_TEAM_SPIN_MAX 6000
 static _Thread_local int fnn_team_spin = FNN_TEAM_SPIN_MAX;
 
