@@ -14,8 +14,22 @@ calling BLAS on one; the floor then is that time over the thread count,
 perfect scaling assumed). An epoch cannot be faster than the smaller of
 the two, before any activation, loss or optimizer step: a target below it
 is beyond this BLAS on this machine.
+
+    python benchmarks/gemm_floor.py --sizes 784 256 128 10 --batch 32 --anchor 5
+
+With --anchor R (the sizes of a classifier: inputs, hidden layers, classes),
+R alternated rounds also time what the floor is held against: PyTorch's
+epoch of the same network (benchmarks/_nn_workloads, fused Adam, as
+compare.py) and fastnn's, beside the floor's two parts measured in the same
+round: the GEMMs (the one-thread split, as above) and the optimizer alone,
+one fastnn Adam step over all the weights and biases per batch. The largest
+ratio to PyTorch any epoch could reach that round is PyTorch's epoch over
+the sum of those two parts, whatever else the epoch does.
 """
 import argparse
+import os
+import statistics
+import sys
 import time
 
 import numpy as np
@@ -45,6 +59,52 @@ def epoch_products(sizes, batch):
     return shapes
 
 
+def _anchor_rounds(args, shapes, nt, rng):
+    """--anchor: floor parts, PyTorch's and fastnn's epochs, alternated."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _nn_workloads as nnw
+
+    sizes, steps = args.sizes, -(-args.samples // args.batch)
+    X, y = nnw.classification_data(args.samples, sizes[0], sizes[-1])
+    hidden = tuple(sizes[1:-1])
+    n_params = sum((a + 1) * c for a, c in zip(sizes[:-1], sizes[1:]))
+    epochs = {"PyTorch": nnw.torch_epoch(X, y, hidden, args.batch),
+              "fastnn": nnw.fastnn_epoch(X, y, hidden, args.batch)}
+    adam = nnw.fastnn_adam_step(n_params)
+    for run in (*epochs.values(), adam):
+        run()
+
+    def epoch_time(run):
+        start = time.perf_counter()
+        run()
+        return time.perf_counter() - start
+
+    def adam_time(reps=2000):
+        best = []
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(reps):
+                adam()
+            best.append((time.perf_counter() - start) / reps)
+        return min(best) * steps
+
+    print(f"{args.anchor} alternated rounds; {steps} batches, {n_params} parameters "
+          "(ms per epoch; bound = PyTorch / (GEMM floor + Adam))")
+    bounds, ratios = [], []
+    for r in range(args.anchor):
+        with threadpool_limits(1):
+            gemm = sum(_product_time(M, K, N, rng) for M, K, N in shapes) * steps / nt
+        opt = adam_time()
+        t = {name: epoch_time(run) for name, run in epochs.items()}
+        bounds.append(t["PyTorch"] / (gemm + opt))
+        ratios.append(t["PyTorch"] / t["fastnn"])
+        print(f"  round {r + 1}: GEMMs {1000 * gemm:.0f} + Adam {1000 * opt:.0f}; PyTorch "
+              f"{1000 * t['PyTorch']:.0f}, fastnn {1000 * t['fastnn']:.0f}: bound "
+              f"{bounds[-1]:.2f}x, fastnn {ratios[-1]:.2f}x", flush=True)
+    print(f"median over rounds: bound {statistics.median(bounds):.2f}x PyTorch, fastnn "
+          f"{statistics.median(ratios):.2f}x")
+
+
 def square_rate(n_threads, rng, size=3072):
     a = np.asfortranarray(rng.normal(size=(size, size)).astype(np.float32))
     with threadpool_limits(n_threads):
@@ -62,6 +122,8 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", required=True)
     ap.add_argument("--batch", type=int, required=True)
     ap.add_argument("--samples", type=int, default=60000)
+    ap.add_argument("--anchor", type=int, default=0, metavar="R",
+                    help="R alternated rounds against PyTorch's and fastnn's epochs")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     nt = effective_n_threads(None)
@@ -83,6 +145,8 @@ def main():
               f"{flops / epoch / 1e9:.0f} GFLOP/s ({100 * flops / epoch / 1e9 / peak:.0f}% of "
               "the square rate)")
     print(f"floor: {1000 * min(floors.values()):.0f} ms per epoch")
+    if args.anchor > 0:
+        _anchor_rounds(args, shapes, nt, rng)
 
 
 if __name__ == "__main__":
