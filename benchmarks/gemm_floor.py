@@ -61,6 +61,11 @@ def epoch_products(sizes, batch):
 
 def _anchor_rounds(args, shapes, nt, rng):
     """--anchor: floor parts, PyTorch's and fastnn's epochs, alternated."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("PyTorch is not installed: --anchor has nothing to hold the floor against")
+        return
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import _nn_workloads as nnw
 
