@@ -22,6 +22,7 @@ CSRC = "csrc"
 EXTENSIONS = {
     "fastnn._core._blas": [],
     "fastnn._core._openmp": [],
+    "fastnn._core._finite": [],
     "fastnn._core._loss": ["fnn_loss.c"],
     "fastnn._core._optim": ["fnn_optim.c"],
     "fastnn._core._linear": ["fnn_linear.c", "fnn_optim.c"],

@@ -43,7 +43,7 @@ class LinearObjective:
     """f and its gradient over a flat parameter vector [W (p x k) row-major, b (k)]."""
 
     def __init__(self, X, y_flat, sample_weight, loss, fit_intercept, n_outputs, l2, n_threads,
-                 check_finite_X=None):
+                 check_finite_X=None, estimator=None):
         self.problem = LinearProblem(X, y_flat, sample_weight, loss, fit_intercept, n_outputs)
         self.dtype = self.problem.dtype
         self.n_samples = X.shape[0]
@@ -56,8 +56,9 @@ class LinearObjective:
         # Any non-finite x_ij makes gradient entry j non-finite whatever the
         # weights (x_ij * r_i with r_i finite, or NaN when r_i is 0), so only a
         # non-finite first pass needs the full scan, which then raises
-        # scikit-learn's error naming X.
+        # scikit-learn's error naming X (and the estimator, as its own does).
         self._unchecked_X = check_finite_X
+        self._estimator_name = type(estimator).__name__ if estimator is not None else None
 
     def value_grad(self, w):
         """For scipy: float64 in, (float, float64 gradient) out."""
@@ -69,7 +70,8 @@ class LinearObjective:
         grad[: self.n_w] += self.l2 * W
         if self._unchecked_X is not None:
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
-                assert_all_finite(self._unchecked_X, input_name="X")
+                assert_all_finite(self._unchecked_X, input_name="X",
+                                  estimator_name=self._estimator_name)
             self._unchecked_X = None
         return loss, grad
 

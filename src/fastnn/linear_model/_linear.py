@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from fastnn._core._linear import gram
 from fastnn._core._loss import LOSSES
@@ -16,6 +16,7 @@ from fastnn.linear_model._base import (
     LinearObjective, fit_first_order, fit_lbfgs, kernel_matrix, threads_and_blas,
 )
 from fastnn.optimizers import FIRST_ORDER_SOLVERS, Optimizer, Schedule, is_first_order
+from fastnn.utils._validation import validate_data
 
 
 def _centred_gram(X, Y, sw, n_threads):

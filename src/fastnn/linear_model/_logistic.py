@@ -11,7 +11,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from fastnn._core._loss import LOSSES
 from fastnn.linear_model._base import (
@@ -19,6 +19,7 @@ from fastnn.linear_model._base import (
 )
 from fastnn.optimizers import FIRST_ORDER_SOLVERS, Optimizer, Schedule, is_first_order
 from fastnn.utils._labels import encode_labels
+from fastnn.utils._validation import validate_data
 
 _SKLEARN_ONLY_SOLVERS = ("liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
 
@@ -188,7 +189,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         C = np.inf if self.penalty is None else self.C
         objective = LinearObjective(
             kernel_matrix(X), target, sw, LOSSES["log_loss" if binary else "multinomial"],
-            self.fit_intercept, k, 0.0, n_threads, check_finite_X=check_finite_X)
+            self.fit_intercept, k, 0.0, n_threads, check_finite_X=check_finite_X,
+            estimator=self)
         objective.l2 = 0.0 if np.isinf(C) else 1.0 / (C * objective.S)
         return objective, k
 

@@ -20,7 +20,7 @@ from sklearn.utils import TransformerTags, check_random_state, compute_class_wei
 from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from fastnn.callbacks import ProgressBar, restore_into
 from fastnn.layers import Dense
@@ -35,6 +35,7 @@ from fastnn.optimizers import (
 )
 from fastnn.utils._labels import encode_labels
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
+from fastnn.utils._validation import validate_data
 
 
 def store_init_params(est, params):

@@ -21,11 +21,12 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from fastnn._core._rbm import rbm_fit
 from fastnn.neural_network._base import _check_int, _check_real
 from fastnn.utils._threads import blas_single_thread, effective_n_threads
+from fastnn.utils._validation import validate_data
 
 # rows densified at a time from sparse input (whole batches)
 _SPARSE_CHUNK_ROWS = 4096
