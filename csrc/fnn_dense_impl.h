@@ -30,6 +30,16 @@ static fnn_int fnn_dense_scratch(const fnn_layer *L, fnn_int batch, int training
 }
 
 static fnn_int fnn_dense_flops(const fnn_layer *L) { return 3 * L->n_w * fnn_dense_steps(L); }
+
+/* Fewer 16-column blocks than threads (a classifier's output layer): a split
+ * of dW's columns would leave threads idle, so the backward splits dW's rows
+ * (the inputs) instead, after the barrier din already needs. (The forward
+ * keeps its column split: a row split changes BLAS's blocking, and with it
+ * the last bits, by the thread count.) */
+static inline int fnn_dense_narrow(fnn_int n_out, int nt)
+{
+    return nt > 1 && (n_out + 15) / 16 < nt;
+}
 #endif
 
 #include "fnn_real.h"
@@ -96,27 +106,35 @@ static void FNN_SFX(fnn_dense_backward)(const fnn_layer *L, const FNN_SFX(fnn_ca
 {
     const fnn_int no = L->n_b, ni = L->n_w / no, m = c->m * fnn_dense_steps(L);
     real_t *d = c->d;
+    const int narrow = fnn_dense_narrow(no, c->nt);
+    double *acc = L->frozen ? NULL : c->scratch;
+    real_t *gW = c->grad + L->w_off, *gb = c->grad + L->b_off;
     fnn_int c0, c1;
     fnn_span(no, 16, c->tid, c->nt, &c0, &c1);
     if (c0 < c1) {
-        double *acc = L->frozen ? NULL : c->scratch + c0;
         if (acc || L->cfg.act.activation != FNN_ACT_IDENTITY)
-            FNN_SFX(fnn_dense_back_rows)(L->cfg.act.activation, L->cfg.act.param, c->out, d, acc,
-                                         m, no, c0, c1);
+            FNN_SFX(fnn_dense_back_rows)(L->cfg.act.activation, L->cfg.act.param, c->out, d,
+                                         acc ? acc + c0 : NULL, m, no, c0, c1);
         if (acc) {
-            real_t *gW = c->grad + L->w_off, *gb = c->grad + L->b_off;
-            const fnn_int pw = fnn_gemm_panel(c->blas, ni, m, c1 - c0);
-            for (fnn_int s0 = c0; s0 < c1; s0 += pw)
-                FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, ni, fnn_min_i(pw, c1 - s0), m, (real_t)1,
-                                     c->in, ni, d + s0, no, (real_t)1, gW + s0, no);
-            for (fnn_int j = c0; j < c1; ++j) gb[j] += (real_t)acc[j - c0];
+            for (fnn_int j = c0; j < c1; ++j) gb[j] += (real_t)acc[j];
+            if (!narrow) {
+                const fnn_int pw = fnn_gemm_panel(c->blas, ni, m, c1 - c0);
+                for (fnn_int s0 = c0; s0 < c1; s0 += pw)
+                    FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, ni, fnn_min_i(pw, c1 - s0), m,
+                                         (real_t)1, c->in, ni, d + s0, no, (real_t)1, gW + s0,
+                                         no);
+            }
         }
     }
-    if (!c->din) return;
-    FNN_BARRIER(); /* din needs every column of d */
+    if (!c->din && !(narrow && acc)) return;
+    FNN_BARRIER(); /* din, and a narrow layer's dW, need every column of d */
     fnn_int r0, r1;
     fnn_span(ni, 16, c->tid, c->nt, &r0, &r1);
-    if (r0 < r1)
+    if (r0 >= r1) return;
+    if (narrow && acc) /* rows [r0, r1) of dW: in's columns [r0, r1) */
+        FNN_SFX(fnn_gemm_rm)(c->blas, 1, 0, r1 - r0, no, m, (real_t)1, c->in + r0, ni, d, no,
+                             (real_t)1, gW + r0 * no, no);
+    if (c->din)
         FNN_SFX(fnn_gemm_rm)(c->blas, 0, 1, m, r1 - r0, no, (real_t)1, d, no,
                              c->params + L->w_off + r0 * no, no, (real_t)0, c->din + r0, ni);
 }
