@@ -101,7 +101,29 @@ typedef struct {
                                * update (PyTorch's clip_grad_norm_); 0: off */
     int64_t t;                /* steps before the epoch; the epoch adds its own */
     uint64_t seed;            /* dropout masks */
+    double *phases;           /* NULL, or 2 fnn_net_phase_slots(net) doubles
+                               * the epoch adds its time by phase to: per
+                               * slot the seconds of work, then of barrier
+                               * waits, summed over the team's threads */
 } fnn_epoch_step;
+
+/* The epoch's phases (fnn_epoch_step.phases): a batch's row gather, its
+ * loss, its update (with the clipping), and each layer's forward and
+ * backward (a layer's own barriers count in its phase). */
+enum { FNN_PHASE_GATHER = 0, FNN_PHASE_LOSS = 1, FNN_PHASE_UPDATE = 2, FNN_PHASE_LAYERS = 3 };
+static inline int fnn_phase_forward(const fnn_net *net, int l)
+{
+    (void)net;
+    return FNN_PHASE_LAYERS + l;
+}
+static inline int fnn_phase_backward(const fnn_net *net, int l)
+{
+    return FNN_PHASE_LAYERS + net->n_layers + l;
+}
+static inline int fnn_net_phase_slots(const fnn_net *net)
+{
+    return FNN_PHASE_LAYERS + 2 * net->n_layers;
+}
 
 /* scikit-learn's MLP step: for each batch b of perm (size <= batch),
  *     S_b = sum of its weights (its size without weights),

@@ -113,6 +113,7 @@ static void FNN_SFX(fnn_net_forward)(const fnn_net *net, fnn_int m, const real_t
         c.saved_int = training ? ws->saved_int[l] : NULL;
         c.scratch = ws->scratch[l];
         c.seed = fnn_hash64(seed, (uint64_t)l);
+        FNN_PHASE(fnn_phase_forward(net, l));
         FNN_LAYER_FORWARD(L)(L, &c);
         FNN_BARRIER();
         c.in = c.out;
@@ -152,6 +153,7 @@ static real_t *FNN_SFX(fnn_net_backward)(const fnn_net *net, fnn_int m, const re
         c.scratch = ws->scratch[l];
         c.d = d;
         c.din = need_din ? (in_place ? d : spare) : NULL;
+        FNN_PHASE(fnn_phase_backward(net, l));
         FNN_LAYER_BACKWARD(L)(L, &c);
         FNN_BARRIER();
         if (!need_din) break;
@@ -235,6 +237,7 @@ static void FNN_SFX(fnn_net_batch)(const fnn_net *net, fnn_int m, const real_t *
                              nt);
     fnn_int lo, hi;
     fnn_span(m, 1, tid, nt, &lo, &hi);
+    FNN_PHASE(FNN_PHASE_LOSS);
     if (lo < hi) {
         double part = 0.0;
         const real_t *z = ws->act[net->n_layers - 1];
@@ -359,10 +362,13 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
     int status = FNN_OK;
     int64_t steps_done = 0;
     const int64_t t0 = step->t;
+    const int n_slots = fnn_net_phase_slots(net);
     FNN_TEAM_SYNC(sync);
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        FNN_TEAM_ENTER(sync);
+        /* on the phase clock, each thread adds into its own slots (none: untimed) */
+        double *phase_acc = step->phases ? calloc(2 * (size_t)n_slots, sizeof(double)) : NULL;
+        FNN_TEAM_ENTER_TIMED(sync, phase_acc);
         const int tid = fnn_thread_id(), T = fnn_team_size();
         int64_t steps = 0; /* each thread counts; the same on all */
         fnn_int p_lo, p_hi;
@@ -373,6 +379,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
             const fnn_int m = fnn_min_i(batch, n - b0);
             fnn_int lo, hi;
             fnn_span(m, 1, tid, T, &lo, &hi);
+            FNN_PHASE(FNN_PHASE_GATHER);
             FNN_SFX(fnn_net_gather)(net, X, y, sw, perm + b0, lo, hi, &ws);
             if (tid == 0) { loss = 0.0; next_chunk = 0; }
             FNN_BARRIER();
@@ -393,6 +400,7 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
                                    NULL, &loss, &status, &ws, blas, tid, T);
             if (status != FNN_OK) break; /* read after the batch's barriers: all agree */
             /* clip_grad_norm_: every thread sums the chunks' parts in chunk order */
+            FNN_PHASE(FNN_PHASE_UPDATE);
             double coef = 1.0;
             if (clip > 0.0) {
                 for (fnn_int c = tid; c < n_chunks; c += T) {
@@ -436,6 +444,13 @@ int FNN_SFX(fnn_net_epoch)(const fnn_net *net, const FNN_SFX(fnn_epoch_data) *da
         }
         if (tid == 0) steps_done = steps;
         FNN_TEAM_LEAVE();
+        if (phase_acc) {
+            for (int s = 0; s < 2 * n_slots; ++s) {
+                #pragma omp atomic
+                step->phases[s] += phase_acc[s];
+            }
+            free(phase_acc);
+        }
     }
     if (status != FNN_OK) return status;
     step->t = t0 + steps_done;

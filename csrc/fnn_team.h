@@ -17,6 +17,14 @@
  * in a team of one, the barrier is nothing. Include once per translation unit
  * (the current team is a per-thread variable of that unit).
  *
+ * Phase clock (benchmarks/phases.py): FNN_TEAM_ENTER_TIMED(sync, acc) with
+ * acc, this thread's 2 x n_slots doubles (or NULL: off), instead of ENTER;
+ * FNN_PHASE(slot) names the phase a thread is in. Each barrier then adds the
+ * seconds since the thread last left one to acc[2 slot] (the phase's work)
+ * and the seconds it waited to acc[2 slot + 1]; LEAVE adds the rest. Timed
+ * or not, the kernels compute the same. (In a build without OpenMP the
+ * clock does nothing.)
+ *
  * Between ENTER and LEAVE each thread also runs with flush-to-zero and
  * denormals-are-zero (x86's MXCSR; TensorFlow's kernels do the same), put
  * back as it was at LEAVE: values below the smallest normal (1.2e-38 in
@@ -89,15 +97,28 @@ static _Thread_local int fnn_team_spin = FNN_TEAM_SPIN_MAX;
 
 static _Thread_local fnn_team_sync *fnn_team_cur = NULL;
 
-static inline void fnn_team_enter(fnn_team_sync *sync)
+/* the phase clock (see the top): this thread's slots, its phase, and when
+ * it last left a barrier */
+static _Thread_local double *fnn_phase_acc = NULL;
+static _Thread_local int fnn_phase_slot = 0;
+static _Thread_local double fnn_phase_mark = 0.0;
+
+static inline double fnn_phase_now(void) { return omp_get_wtime(); }
+
+static inline void fnn_team_enter(fnn_team_sync *sync, double *phase_acc)
 {
     fnn_team_cur = sync;
     fnn_team_spin = FNN_TEAM_SPIN_MAX; /* see FNN_TEAM_SPIN_MAX */
+    fnn_phase_acc = phase_acc;
+    fnn_phase_slot = 0;
+    if (phase_acc) fnn_phase_mark = fnn_phase_now();
     fnn_flush_denormals();
 }
 static inline void fnn_team_leave(void)
 {
     fnn_restore_denormals();
+    if (fnn_phase_acc) fnn_phase_acc[2 * fnn_phase_slot] += fnn_phase_now() - fnn_phase_mark;
+    fnn_phase_acc = NULL;
     fnn_team_cur = NULL;
 }
 
@@ -164,16 +185,36 @@ static inline void fnn_team_barrier(void)
     __atomic_sub_fetch(&s->sleepers, 1, __ATOMIC_SEQ_CST);
 }
 
-#define FNN_BARRIER() fnn_team_barrier()
+/* the barrier, on the phase clock when it runs */
+static inline void fnn_team_barrier_timed(void)
+{
+    double *acc = fnn_phase_acc;
+    if (!acc) {
+        fnn_team_barrier();
+        return;
+    }
+    const double arrive = fnn_phase_now();
+    fnn_team_barrier();
+    const double leave = fnn_phase_now();
+    acc[2 * fnn_phase_slot] += arrive - fnn_phase_mark;
+    acc[2 * fnn_phase_slot + 1] += leave - arrive;
+    fnn_phase_mark = leave;
+}
+
+#define FNN_BARRIER() fnn_team_barrier_timed()
 #define FNN_TEAM_SYNC(name) fnn_team_sync name = {0, 0u, 0}
-#define FNN_TEAM_ENTER(name) fnn_team_enter(&(name))
+#define FNN_TEAM_ENTER(name) fnn_team_enter(&(name), NULL)
+#define FNN_TEAM_ENTER_TIMED(name, acc) fnn_team_enter(&(name), (acc))
 #define FNN_TEAM_LEAVE() fnn_team_leave()
+#define FNN_PHASE(slot) (fnn_phase_slot = (slot))
 
 #else /* no OpenMP: one thread, nothing to wait for */
 
 #define FNN_BARRIER() ((void)0)
 #define FNN_TEAM_SYNC(name) int name = 0
 #define FNN_TEAM_ENTER(name) ((void)(name), fnn_flush_denormals())
+#define FNN_TEAM_ENTER_TIMED(name, acc) ((void)(acc), FNN_TEAM_ENTER(name))
+#define FNN_PHASE(slot) ((void)(slot))
 #define FNN_TEAM_LEAVE() fnn_restore_denormals()
 
 #endif

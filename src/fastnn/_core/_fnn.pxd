@@ -266,6 +266,8 @@ cdef extern from "fnn_net.h" nogil:
         double lr, alpha, value_scale, clip_norm
         int64_t t
         uint64_t seed
+        double *phases
+    int fnn_net_phase_slots(const fnn_net *net)
     int fnn_net_epoch_f32(const fnn_net *net, const fnn_epoch_data_f32 *data,
                           const fnn_epoch_bufs_f32 *bufs, fnn_epoch_step *step,
                           double *loss_out, void *work, size_t work_size,

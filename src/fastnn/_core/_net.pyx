@@ -182,6 +182,18 @@ cdef class Net:
     def __reduce__(self):
         return (Net, self.spec)
 
+    @property
+    def phase_slots(self):
+        """The phases an epoch's time is split into (Net.epoch's ``phases``)."""
+        return fnn_net_phase_slots(&self.c)
+
+    def phase_names(self):
+        """The phase slots' names, in order: "gather", "loss", "update", then
+        "forward <l>" and "backward <l>" for each layer l."""
+        n = self.c.n_layers
+        return (["gather", "loss", "update"] + [f"forward {l}" for l in range(n)]
+                + [f"backward {l}" for l in range(n)])
+
     def team_size(self, fnn_int batch, int n_threads):
         """Threads the engine runs batches of ``batch`` rows with when
         ``n_threads`` are allowed (one for small networks)."""
@@ -316,14 +328,16 @@ cdef class Net:
 
     def epoch(self, const floating[:, ::1] X, const floating[::1] y, sample_weight,
               const int64_t[::1] perm, floating[::1] params, floating[::1] grad,
-              floating[::1] stats, step, int n_threads=1, work=None):
+              floating[::1] stats, step, int n_threads=1, work=None, phases=None):
         """One epoch of scikit-learn-style mini-batch steps over the rows
         ``perm`` of (X, y, sample_weight), in place on ``params`` (``grad`` is
         scratch) and ``stats``, with the settings of ``step`` (an EpochStep,
         whose ``t`` and ``state`` advance). ``work``: an optional float64
         workspace of workspace_size(batch_size, dtype, True, n_threads)
-        bytes, reused. Returns the epoch's mean loss as scikit-learn reports
-        it."""
+        bytes, reused. ``phases``: None, or a float64 array of
+        ``2 * phase_slots`` entries the epoch adds its time by phase to (see
+        phase_names; benchmarks/phases.py). Returns the epoch's mean loss as
+        scikit-learn reports it."""
         cdef bint f32 = floating is float
         dtype = np.float32 if f32 else np.float64
         sw = None if sample_weight is None else np.ascontiguousarray(sample_weight)
@@ -354,6 +368,14 @@ cdef class Net:
         c_step.lr, c_step.alpha, c_step.value_scale = step.lr, step.alpha, step.value_scale
         c_step.t, c_step.seed = step.t, step.seed
         c_step.clip_norm = 0.0 if step.clip_norm is None else step.clip_norm
+        c_step.phases = NULL
+        cdef double[::1] ph
+        if phases is not None:
+            ph = phases
+            if ph.shape[0] != 2 * self.phase_slots:
+                raise ValueError(f"phases has {ph.shape[0]} entries, expected "
+                                 f"{2 * self.phase_slots}")
+            c_step.phases = &ph[0]
         if not c_step.clip_norm >= 0.0:
             raise ValueError(f"clip_norm must be None or >= 0, got {step.clip_norm!r}")
         cdef fnn_epoch_data_f32 d32

@@ -6,6 +6,7 @@ Estimators validate, encode targets, build an Engine and call it; they never
 touch the compiled network themselves. An Engine pickles with its buffers and
 state (the compiled network is rebuilt from the layer specs).
 """
+import contextlib
 import warnings
 
 import numpy as np
@@ -21,6 +22,26 @@ PREDICT_BATCH = 4096
 # an epoch workspace up to this size stays with the engine between fits
 # (warm starts, partial_fit); a larger one (full-batch fits) is let go
 KEEP_WORK_BYTES = 32 << 20
+
+# the open phase_profile() blocks' records (benchmarks only)
+_PHASE_RECORDS = []
+
+
+@contextlib.contextmanager
+def phase_profile():
+    """Times every compiled epoch that runs inside the block by phase (the
+    benchmarks' tool, benchmarks/phases.py). Yields a list that gets, per
+    epoch, a dict with "threads" (the team size), "names" (the phases: the
+    batches' row gathers, losses and updates, each layer's forward and
+    backward) and "work" and "wait" (float64 arrays, one entry per phase: the
+    seconds of work and of barrier waits summed over the team's threads).
+    Timing does not change what the epoch computes."""
+    records = []
+    _PHASE_RECORDS.append(records)
+    try:
+        yield records
+    finally:
+        _PHASE_RECORDS.remove(records)
 
 
 class Engine:
@@ -269,7 +290,14 @@ class EpochModel:
                          e.value_scale, e.seed, self.clip_norm)
         work = e.workspace(self.net.workspace_size(min(batch_size, len(perm)), params.dtype,
                                                    True, e.n_threads))
+        phases = np.zeros(2 * self.net.phase_slots) if _PHASE_RECORDS else None
         loss = self.net.epoch(self.X, self.y, self.sw, perm, params, grad, self.stats, step,
-                              e.n_threads, work)
+                              e.n_threads, work, phases)
         opt.t = step.t
+        if phases is not None:
+            record = {"threads": self.net.team_size(min(batch_size, len(perm)), e.n_threads),
+                      "names": self.net.phase_names(), "work": phases[0::2],
+                      "wait": phases[1::2]}
+            for records in _PHASE_RECORDS:
+                records.append(record)
         return loss
