@@ -42,19 +42,24 @@ from scipy.linalg.blas import sgemm
 from threadpoolctl import threadpool_limits
 
 
-def _oriented_time(M, K, N, rng, reps):
-    A = np.asfortranarray(rng.normal(size=(M, K)).astype(np.float32))
-    B = np.asfortranarray(rng.normal(size=(K, N)).astype(np.float32))
-    C = np.zeros((M, N), np.float32, order="F")
+def _best_time(call, reps):
+    """Seconds per call: warm, back to back, the best of three runs of reps."""
     for _ in range(10):
-        sgemm(1.0, A, B, c=C, overwrite_c=1)
+        call()
     best = []
     for _ in range(3):
         start = time.perf_counter()
         for _ in range(reps):
-            sgemm(1.0, A, B, c=C, overwrite_c=1)
+            call()
         best.append((time.perf_counter() - start) / reps)
     return min(best)
+
+
+def _oriented_time(M, K, N, rng, reps):
+    A = np.asfortranarray(rng.normal(size=(M, K)).astype(np.float32))
+    B = np.asfortranarray(rng.normal(size=(K, N)).astype(np.float32))
+    C = np.zeros((M, N), np.float32, order="F")
+    return _best_time(lambda: sgemm(1.0, A, B, c=C, overwrite_c=1), reps)
 
 
 def _product_time(M, K, N, rng, reps=300):
@@ -87,15 +92,7 @@ def _engine_time(M, K, N, role, rng, reps=300):
     else:
         A, B, flags = F(K, N), F(K, M), {"trans_a": 1}
     C = np.zeros((N, M), np.float32, order="F")
-    for _ in range(10):
-        sgemm(1.0, A, B, c=C, overwrite_c=1, **flags)
-    best = []
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(reps):
-            sgemm(1.0, A, B, c=C, overwrite_c=1, **flags)
-        best.append((time.perf_counter() - start) / reps)
-    return min(best)
+    return _best_time(lambda: sgemm(1.0, A, B, c=C, overwrite_c=1, **flags), reps)
 
 
 def engine_floor(sizes, batch, rng):
